@@ -1,0 +1,58 @@
+// The parsed form of one IMAP server response (RFC 3501 §7, RFC 9051 §7).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace oimap::protocol {
+
+// One value of a response, parsed generically: the session interprets it.
+struct value {
+  enum class kind : std::uint8_t {
+    atom,     // OK, FLAGS, \Seen, \*, BODY[HEADER.FIELDS (X)]<0>, NIL is its own kind
+    number,   // digits only, fits in 64 bits; text keeps the digits too
+    string,   // quoted or literal string held in memory (text)
+    nil,      // NIL
+    list,     // ( ... )
+    streamed, // a literal handed to the literal_sink; text is empty, number = size
+  };
+  kind type = kind::atom;
+  std::string text;          // atom text, string contents, digits of a number
+  std::uint64_t number = 0;  // for number and streamed
+  std::vector<value> items;  // for list
+
+  bool is_atom(std::string_view upper) const; // case-insensitive atom compare
+};
+
+struct response {
+  enum class kind : std::uint8_t {
+    tagged,       // <tag> OK|NO|BAD [code] text
+    untagged,     // * ...
+    continuation, // + text
+  };
+  kind type = kind::untagged;
+  std::string tag;
+
+  // Status responses (OK, NO, BAD, BYE, PREAUTH; tagged or untagged):
+  // status is upper-cased, code holds the bracketed response code split into
+  // values ([APPENDUID 38505 3955] -> atom APPENDUID, number, number), text the rest.
+  std::string status;
+  std::vector<value> code;
+  std::string text;
+
+  // Other untagged data: "* 23 EXISTS" -> number 23, keyword EXISTS;
+  // "* 12 FETCH (...)" -> number 12, keyword FETCH, data = [list];
+  // "* CAPABILITY IMAP4rev1 ..." -> keyword CAPABILITY, data = atoms;
+  // "* LIST (\HasNoChildren) "." INBOX" -> keyword LIST, data = [list, string, atom|string].
+  // keyword is upper-cased. has_number says whether a number preceded it.
+  bool has_number = false;
+  std::uint64_t number = 0;
+  std::string keyword;
+  std::vector<value> data;
+
+  bool is_status() const { return !status.empty(); }
+};
+
+} // namespace oimap::protocol

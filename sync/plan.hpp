@@ -1,0 +1,108 @@
+// The sync planner: a pure function from three snapshots of a folder pair to actions.
+#pragma once
+
+#include "storage/flags.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace oimap::sync {
+
+using storage::flag_set;
+using uid_t = std::uint32_t;
+
+// R: what the IMAP server holds now.
+struct remote_message {
+  uid_t uid = 0;
+  flag_set flags;
+};
+
+// L: what the Maildir holds now. key names the file (its unique base name);
+// uid is set when the name carries ,U=<uid> with this folder's FMD5.
+struct local_message {
+  std::string key;
+  std::optional<uid_t> uid;
+  flag_set flags;
+};
+
+// S: what both sides agreed on at the end of the last successful sync.
+struct status_entry {
+  uid_t uid = 0;
+  flag_set flags;
+  bool operator==(const status_entry&) const = default;
+};
+
+struct plan_input {
+  std::vector<remote_message> remote;
+  std::vector<local_message> local;
+  std::vector<status_entry> status;
+  std::optional<std::uint32_t> stored_uidvalidity; // nullopt: never synced
+  std::uint32_t remote_uidvalidity = 0;
+};
+
+struct plan_options {
+  // sync_deletes of the remote repository: propagate deletions made on the
+  // server to the Maildir. sync_deletes of the local one: the other way.
+  bool remote_sync_deletes = true;
+  bool local_sync_deletes = true;
+  bool remote_readonly = false;
+  bool local_readonly = false;
+};
+
+struct local_flag_change {
+  std::string key;
+  uid_t uid = 0;
+  flag_set flags; // the file's new flags
+  bool operator==(const local_flag_change&) const = default;
+};
+
+struct remote_flag_change {
+  uid_t uid = 0;
+  flag_set add;
+  flag_set remove;
+  bool operator==(const remote_flag_change&) const = default;
+};
+
+struct local_delete {
+  std::string key;
+  uid_t uid = 0;
+  bool operator==(const local_delete&) const = default;
+};
+
+// Every list is sorted (uids ascending, keys lexicographically) so plans compare
+// deterministically in tests. Each action, once done, implies a status update:
+// download/upload -> S[uid] = flags; delete_* -> erase S[uid];
+// flag changes -> S[uid] = the merged flags (listed in status_set).
+struct plan_result {
+  bool uidvalidity_changed = false; // folder must stop, nothing else is planned
+
+  std::vector<remote_message> download;      // rule 2: copy to Maildir with these flags
+  std::vector<local_message> upload;         // rule 1: APPEND, then learn the uid
+  std::vector<local_delete> delete_local;    // rule 3
+  std::vector<uid_t> delete_remote;          // rule 4: \Deleted (+ expunge per option)
+  std::vector<local_flag_change> set_local_flags;   // rule 5
+  std::vector<remote_flag_change> set_remote_flags; // rule 5
+  // Status entries to write once the flag changes above are applied, and
+  // entries for messages both sides already hold (e.g. after a crash between
+  // storing a message and recording it).
+  std::vector<status_entry> status_set;
+  std::vector<uid_t> status_erase;           // uid gone from both sides
+  std::vector<std::string> duplicate_keys;   // second file claiming a uid: left alone, warned
+
+  bool empty() const {
+    return download.empty() && upload.empty() && delete_local.empty() && delete_remote.empty()
+        && set_local_flags.empty() && set_remote_flags.empty() && status_set.empty()
+        && status_erase.empty();
+  }
+};
+
+plan_result plan(const plan_input& in, const plan_options& opt);
+
+// Three-way flag merge for one message (DESIGN.md rule 5): a side that did
+// not change keeps nothing to say; both changed -> union of additions,
+// intersection of removals, applied to the base.
+flag_set merge_flags(flag_set base, flag_set remote, flag_set local);
+
+} // namespace oimap::sync
