@@ -1,0 +1,168 @@
+// Building the typed settings: [general], account selection (-a), [Account X].
+#include "config/settings.hpp"
+
+#include "config/paths.hpp"
+#include "config/python_str.hpp"
+#include "config/section_reader.hpp"
+#include "config/typed_value.hpp"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+namespace oimap::config {
+
+namespace {
+
+constexpr std::string_view general_section = "general";
+
+constexpr std::array<std::pair<std::string_view, ui_kind>, 6> ui_names = {{
+    {"ttyui", ui_kind::ttyui},
+    {"basic", ui_kind::basic},
+    {"quiet", ui_kind::quiet},
+    {"machineui", ui_kind::machineui},
+    {"blinkenlights", ui_kind::blinkenlights},
+    {"syslog", ui_kind::syslog},
+}};
+
+// `ui` may list several interfaces; the first one we know wins. Old configs
+// say "Curses.Blinkenlights": OfflineIMAP keeps only the part after the dot.
+ui_kind read_ui(const section_reader& reader) {
+  const auto value = reader.text("ui");
+  if (!value) {
+    return ui_kind::ttyui;
+  }
+  for (const std::string& item : reader.list("ui")) {
+    const std::string name = ascii_lower(item.substr(item.rfind('.') + 1));
+    for (const auto& [known, kind] : ui_names) {
+      if (name == known) {
+        return kind;
+      }
+    }
+  }
+  reader.fail("ui", "no known interface in 'ui = " + *value
+                        + "' (choose from ttyui, basic, quiet, machineui, blinkenlights, syslog)");
+}
+
+general_settings read_general(const config_file& file) {
+  const section_reader reader(file, std::string(general_section), "[general]");
+  general_settings general;
+  if (!file.has_section(general_section)) {
+    reader.fail("accounts", "there is no [general] section (it must list the accounts to sync)");
+  }
+  general.accounts = reader.list("accounts");
+  if (general.accounts.empty()) {
+    reader.fail("accounts", "'accounts' is required: the comma-separated accounts to sync");
+  }
+  general.metadata = expand_path(reader.text("metadata").value_or("~/.offlineimap"));
+  general.maxsyncaccounts = reader.integer("maxsyncaccounts", 1, 1, 1000);
+  general.ui = read_ui(reader);
+  general.fsync = reader.boolean("fsync", true);
+  general.socktimeout = reader.integer("socktimeout", 0, 0, 24 * 3600);
+  general.pythonfile = reader.path("pythonfile");
+  return general;
+}
+
+account_settings read_account(const config_file& file, const std::string& name) {
+  const section_reader reader(file, "Account " + name, "account '" + name + "'");
+  account_settings account;
+  account.name = name;
+  account.where = file.where_section(reader.section());
+  account.localrepository = std::string(python_strip(reader.required("localrepository")));
+  account.remoterepository = std::string(python_strip(reader.required("remoterepository")));
+  account.autorefresh = reader.number("autorefresh", 0);
+  if (!(account.autorefresh >= 0)) { // also refuses nan
+    reader.fail("autorefresh", "'autorefresh' must be a number of minutes >= 0");
+  }
+  account.quick = reader.integer("quick", 0, -1, 1'000'000);
+  account.maildir_windows_compatible = reader.boolean("maildir-windows-compatible", false);
+  account.presynchook = reader.text("presynchook");
+  account.postsynchook = reader.text("postsynchook");
+
+  auto check_exists = [&](std::string_view option, const std::string& repository) {
+    if (!file.has_section("Repository " + repository)) {
+      reader.fail(option,
+                  "repository '" + repository + "' has no [Repository " + repository + "] section");
+    }
+  };
+  check_exists("localrepository", account.localrepository);
+  check_exists("remoterepository", account.remoterepository);
+  return account;
+}
+
+// OfflineIMAP refuses a Maildir on the remote side ("'Maildir' repository
+// not supported for 'remote' repositories").
+void check_sides(const config_file& file, const account_settings& account,
+                 const repository_settings& remote) {
+  if (remote.type() != repository_type::imap) {
+    const section_reader reader(file, "Account " + account.name, "account '" + account.name + "'");
+    reader.fail("remoterepository", "remoterepository '" + remote.name
+                                        + "' is a Maildir; the remote side must be IMAP");
+  }
+}
+
+} // namespace
+
+std::string_view to_string(ui_kind ui) {
+  for (const auto& [name, kind] : ui_names) {
+    if (kind == ui) {
+      return name;
+    }
+  }
+  return "ttyui";
+}
+
+const repository_settings& settings::local(const account_settings& account) const {
+  return repositories.at(account.localrepository);
+}
+
+const repository_settings& settings::remote(const account_settings& account) const {
+  return repositories.at(account.remoterepository);
+}
+
+std::vector<std::string> select_accounts(const config_file& file,
+                                         const std::optional<std::string>& cli_accounts) {
+  const section_reader reader(file, std::string(general_section), "[general]");
+  const std::vector<std::string> requested =
+      cli_accounts ? split_list(*cli_accounts) : reader.list("accounts");
+  const std::string origin = cli_accounts ? "command line (-a)" : reader.where("accounts");
+  if (requested.empty()) {
+    throw config_error(origin + ": no accounts to sync");
+  }
+  std::vector<std::string> selected;
+  for (const std::string& name : requested) {
+    if (!file.has_section("Account " + name)) {
+      std::string known;
+      for (const std::string& section : file.sections()) {
+        if (section.starts_with("Account ")) {
+          known += (known.empty() ? "" : ", ") + section.substr(8);
+        }
+      }
+      throw config_error(origin + ": account '" + name + "' has no [Account " + name
+                         + "] section (defined accounts: "
+                         + (known.empty() ? std::string("none") : known) + ")");
+    }
+    if (std::find(selected.begin(), selected.end(), name) == selected.end()) {
+      selected.push_back(name);
+    }
+  }
+  return selected;
+}
+
+settings load_settings(const config_file& file, const std::optional<std::string>& cli_accounts) {
+  settings result;
+  result.general = read_general(file);
+  for (const std::string& name : select_accounts(file, cli_accounts)) {
+    account_settings account = read_account(file, name);
+    for (const std::string* repository : {&account.localrepository, &account.remoterepository}) {
+      if (!result.repositories.contains(*repository)) {
+        result.repositories.emplace(*repository, load_repository(file, *repository));
+      }
+    }
+    check_sides(file, account, result.remote(account));
+    result.accounts.push_back(std::move(account));
+  }
+  return result;
+}
+
+} // namespace oimap::config
