@@ -17,6 +17,7 @@ using uid_t = std::uint32_t;
 struct remote_message {
   uid_t uid = 0;
   flag_set flags;
+  bool operator==(const remote_message&) const = default;
 };
 
 // L: what the Maildir holds now. key names the file (its unique base name);
@@ -25,6 +26,7 @@ struct local_message {
   std::string key;
   std::optional<uid_t> uid;
   flag_set flags;
+  bool operator==(const local_message&) const = default;
 };
 
 // S: what both sides agreed on at the end of the last successful sync.
@@ -75,29 +77,51 @@ struct local_delete {
 // deterministically in tests. Each action, once done, implies a status update:
 // download/upload -> S[uid] = flags; delete_* -> erase S[uid];
 // flag changes -> S[uid] = the merged flags (listed in status_set).
+// Lists holding a uid (delete_local, set_local_flags included) are ordered by
+// uid; upload and duplicate_keys, whose items may lack one, by key.
 struct plan_result {
   bool uidvalidity_changed = false; // folder must stop, nothing else is planned
 
-  std::vector<remote_message> download;      // rule 2: copy to Maildir with these flags
-  std::vector<local_message> upload;         // rule 1: APPEND, then learn the uid
-  std::vector<local_delete> delete_local;    // rule 3
-  std::vector<uid_t> delete_remote;          // rule 4: \Deleted (+ expunge per option)
+  std::vector<remote_message> download;             // rule 2: copy to Maildir with these flags
+  std::vector<local_message> upload;                // rule 1: APPEND, then learn the uid
+  std::vector<local_delete> delete_local;           // rule 3
+  std::vector<uid_t> delete_remote;                 // rule 4: \Deleted (+ expunge per option)
   std::vector<local_flag_change> set_local_flags;   // rule 5
   std::vector<remote_flag_change> set_remote_flags; // rule 5
   // Status entries to write once the flag changes above are applied, and
   // entries for messages both sides already hold (e.g. after a crash between
   // storing a message and recording it).
   std::vector<status_entry> status_set;
-  std::vector<uid_t> status_erase;           // uid gone from both sides
-  std::vector<std::string> duplicate_keys;   // second file claiming a uid: left alone, warned
+  std::vector<uid_t> status_erase;         // uid gone from both sides
+  std::vector<std::string> duplicate_keys; // second file claiming a uid: left alone, warned
 
   bool empty() const {
     return download.empty() && upload.empty() && delete_local.empty() && delete_remote.empty()
-        && set_local_flags.empty() && set_remote_flags.empty() && status_set.empty()
-        && status_erase.empty();
+           && set_local_flags.empty() && set_remote_flags.empty() && status_set.empty()
+           && status_erase.empty();
   }
+  bool operator==(const plan_result&) const = default;
 };
 
+// Decisions the rules above leave open, chosen so that applying a plan and
+// planning again yields an empty plan (tests/sync/plan_property_test.cpp):
+// * A local uid known to neither R nor S (status lost, file copied in) is new
+//   mail: every file claiming it is uploaded, none is a duplicate, since each
+//   would become uploadable the moment another took a fresh uid.
+// * Otherwise several files claiming one uid make it ambiguous: the first by
+//   key is the message, the rest go to duplicate_keys, and a remote deletion
+//   of that uid is not propagated until the user resolves them (deleting only
+//   the first would make the rest look new and re-upload them).
+// * uid in R and L but not S: flags become the union (nothing was removed
+//   since no agreement was recorded), i.e. merge_flags with base R & L.
+// * A read-only side keeps its flags. S records the flags both sides end with
+//   when they agree; otherwise the read-only side's flags, so its state is the
+//   baseline: its later changes still reach the writable side, while the
+//   writable side's own changes, which cannot be pushed, stay put instead of
+//   being reverted. Both sides read-only and different: S is left as is.
+// * Rules 3 and 4 when not propagated (sync_deletes off, target read-only)
+//   keep S, so the message is neither re-copied nor deleted on a later run.
+// * R and S should hold each uid once; if not, the first occurrence wins.
 plan_result plan(const plan_input& in, const plan_options& opt);
 
 // Three-way flag merge for one message (DESIGN.md rule 5): a side that did
