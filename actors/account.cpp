@@ -1,0 +1,304 @@
+// Account: setup (detached), then at most maxconnections folder syncers at a time.
+#include "actors/account.hpp"
+
+#include "actors/connection_pool.hpp"
+#include "actors/folder_syncer.hpp"
+#include "actors/status_writer.hpp"
+#include "config/settings.hpp"
+#include "protocol/session.hpp"
+#include "storage/maildir_store.hpp"
+#include "sync/folder_tree.hpp"
+#include "ui/renderer.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <chrono>
+#include <deque>
+
+namespace oimap::actors {
+
+struct account_setup {
+  std::string error; // non-empty: the account cannot sync
+  std::shared_ptr<storage::status_db> status;
+  std::shared_ptr<storage::maildir_store> local;
+  std::vector<sync::folder_pair> pairs;
+  std::vector<std::string> notes; // folders created, for the ui
+};
+
+namespace {
+
+const config::account_settings& account_of(const run_context& ctx, const std::string& name) {
+  for (const auto& a : ctx.settings->accounts)
+    if (a.name == name)
+      return a;
+  throw std::logic_error("unknown account " + name);
+}
+
+ui::ui_event event(ui::ui_event::kind k, const std::string& account, std::string text = {}) {
+  ui::ui_event e;
+  e.type = k;
+  e.account = account;
+  e.text = std::move(text);
+  return e;
+}
+
+// Blocking part of the setup, run on the setup actor's own thread.
+account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
+  auto out = std::make_shared<account_setup>();
+  const auto& ctx = *proto.ctx;
+  const auto& account = account_of(ctx, proto.account);
+  const auto& settings = *ctx.settings;
+  const auto& local_repo = settings.local(account);
+  try {
+    auto dir = settings.general.metadata / ("Account-" + account.name) / "oimap-status";
+    out->status = storage::status_db::open(dir, settings.general.fsync);
+    const auto* md = local_repo.maildir();
+    storage::maildir_options mo;
+    mo.fsync = settings.general.fsync;
+    mo.windows_compatible = account.maildir_windows_compatible;
+    out->local = std::make_shared<storage::maildir_store>(md->localfolders, md->sep, mo);
+
+    caf::scoped_actor self{sys, true};
+    session_lease lease;
+    std::string err;
+    self->request(proto.pool, caf::infinite, checkout_atom::value)
+      .receive([&](session_lease l) { lease = std::move(l); },
+               [&](caf::error& e) { err = sys.render(e); });
+    if (!err.empty())
+      throw std::runtime_error("no connection: " + err);
+    try {
+      if (!lease.session)
+        lease.session = open_session(proto);
+      std::vector<sync::remote_folder> remote;
+      for (auto& entry : lease.session->list("", "*")) {
+        bool selectable = true;
+        for (const auto& a : entry.attributes)
+          if (a == "\\Noselect" || a == "\\NoSelect" || a == "\\NonExistent")
+            selectable = false;
+        remote.push_back({entry.name, entry.delimiter, selectable});
+      }
+      sync::folder_tree_options fo;
+      fo.local_sep = md->sep;
+      fo.create_local = local_repo.createfolders;
+      fo.create_remote = settings.remote(account).createfolders;
+      fo.local_readonly = local_repo.readonly;
+      fo.remote_readonly = settings.remote(account).readonly;
+      fo.only = ctx.only_folders;
+      auto tree = sync::pair_folders(remote, out->local->list_folders(), fo);
+      for (const auto& name : tree.create_remote) {
+        lease.session->create(name);
+        out->notes.push_back("created folder '" + name + "' on the server");
+      }
+      for (const auto& name : tree.create_local) {
+        out->local->create_folder(name);
+        out->notes.push_back("created local folder '" + name + "'");
+      }
+      out->pairs = std::move(tree.pairs);
+    } catch (...) {
+      self->send(proto.pool, checkin_atom::value, session_lease{});
+      throw;
+    }
+    self->send(proto.pool, checkin_atom::value, std::move(lease));
+  } catch (const std::exception& e) {
+    out->error = e.what();
+  }
+  return out;
+}
+
+struct account_state {
+  run_context_ptr ctx;
+  std::string name;
+  ui_actor ui;
+  connection_pool_actor pool;
+  status_writer_actor writer;
+  account_setup_ptr setup;
+  std::deque<sync::folder_pair> queue;
+  int running = 0;
+  int failed = 0;
+  int uidvalidity = 0;
+  int synced = 0;
+  sync::folder_counts total;
+  std::chrono::steady_clock::time_point started;
+  caf::typed_response_promise<account_report> rp;
+};
+
+using account_pointer = account_actor::stateful_pointer<account_state>;
+
+folder_job job_for(account_pointer self, sync::folder_pair pair) {
+  auto& st = self->state;
+  const auto& settings = *st.ctx->settings;
+  const auto& account = account_of(*st.ctx, st.name);
+  const auto& remote = settings.remote(account);
+  const auto& local = settings.local(account);
+  folder_job job;
+  job.ctx = st.ctx;
+  job.account = st.name;
+  job.remote_repo = &remote;
+  job.pool = st.pool;
+  job.writer = st.writer;
+  job.ui = st.ui;
+  job.pair = std::move(pair);
+  if (st.setup) {
+    job.local = st.setup->local;
+    job.status = st.setup->status;
+  }
+  job.options.plan.remote_sync_deletes = remote.sync_deletes;
+  job.options.plan.local_sync_deletes = local.sync_deletes;
+  job.options.plan.remote_readonly = remote.readonly;
+  job.options.plan.local_readonly = local.readonly;
+  job.options.expunge = remote.imap() ? remote.imap()->expunge : true;
+  return job;
+}
+
+void finish(account_pointer self, std::string error = {}) {
+  auto& st = self->state;
+  int code = 0;
+  if (!error.empty() || st.failed)
+    code = 1;
+  if (st.uidvalidity)
+    code = 2; // as OfflineIMAP: a UIDVALIDITY problem decides the exit code
+  if (!error.empty())
+    self->send(st.ui, event(ui::ui_event::kind::error, st.name, error));
+  const double secs =
+    std::chrono::duration<double>(std::chrono::steady_clock::now() - st.started).count();
+  char timing[32];
+  std::snprintf(timing, sizeof timing, "%.2f s", secs);
+  std::string summary = std::to_string(st.synced) + " folders, "
+                      + std::to_string(st.total.downloaded) + " messages copied here, "
+                      + std::to_string(st.total.uploaded) + " to the server, "
+                      + std::to_string(st.total.deleted_local + st.total.deleted_remote)
+                      + " deleted, "
+                      + std::to_string(st.total.flags_local + st.total.flags_remote)
+                      + " flag changes, " + ui::human_bytes(st.total.bytes) + " in " + timing;
+  if (st.failed)
+    summary += "; " + std::to_string(st.failed) + " folders failed";
+  if (st.uidvalidity)
+    summary += "; " + std::to_string(st.uidvalidity) + " skipped (UIDVALIDITY)";
+  auto done = event(ui::ui_event::kind::account_done, st.name, summary);
+  done.outcome = code;
+  self->send(st.ui, std::move(done));
+
+  // Log the idle sessions out on a thread of their own, then let go of the
+  // pool and the status writer (closing the database once the last user is gone).
+  auto& sys = self->system();
+  self->request(st.pool, caf::infinite, drain_atom::value)
+    .then([&sys](std::vector<session_lease>& idle) {
+      if (idle.empty())
+        return;
+      sys.spawn<caf::detached>([idle = std::move(idle)]() mutable {
+        for (auto& l : idle)
+          try {
+            l.session->logout();
+          } catch (...) {
+          }
+      });
+    });
+  if (st.writer)
+    self->send_exit(st.writer, caf::exit_reason::user_shutdown);
+  st.setup.reset();
+  st.rp.deliver(account_report{st.name, code});
+}
+
+void launch_more(account_pointer self) {
+  auto& st = self->state;
+  const auto& account = account_of(*st.ctx, st.name);
+  const auto* imap = st.ctx->settings->remote(account).imap();
+  const int cap = imap ? imap->maxconnections : 1;
+  while (!st.queue.empty() && st.running < cap && !st.ctx->stop->load()) {
+    auto pair = std::move(st.queue.front());
+    st.queue.pop_front();
+    auto syncer = spawn_folder_syncer(self->system(), job_for(self, std::move(pair)));
+    ++st.running;
+    self->request(syncer, caf::infinite, run_atom::value)
+      .then([self](folder_report& r) {
+        auto& st = self->state;
+        --st.running;
+        const auto& res = r.result;
+        for (const auto& w : res.warnings)
+          self->send(st.ui, event(ui::ui_event::kind::warning, st.name, w));
+        ui::ui_event e;
+        e.type = ui::ui_event::kind::folder_done;
+        e.account = st.name;
+        e.folder = r.folder;
+        e.counts = res.counts;
+        e.outcome = static_cast<int>(res.outcome);
+        e.text = res.message;
+        self->send(st.ui, std::move(e));
+        switch (res.outcome) {
+        case sync::folder_outcome::ok: ++st.synced; break;
+        case sync::folder_outcome::failed: ++st.failed; break;
+        case sync::folder_outcome::skipped_uidvalidity: ++st.uidvalidity; break;
+        case sync::folder_outcome::canceled: break;
+        }
+        st.total.downloaded += res.counts.downloaded;
+        st.total.uploaded += res.counts.uploaded;
+        st.total.deleted_local += res.counts.deleted_local;
+        st.total.deleted_remote += res.counts.deleted_remote;
+        st.total.flags_local += res.counts.flags_local;
+        st.total.flags_remote += res.counts.flags_remote;
+        st.total.bytes += res.counts.bytes;
+        launch_more(self);
+      });
+  }
+  if (st.running == 0 && (st.queue.empty() || st.ctx->stop->load()))
+    finish(self);
+}
+
+account_actor::behavior_type account_behavior(account_pointer self, run_context_ptr ctx,
+                                              std::string name, ui_actor ui) {
+  self->state.ctx = std::move(ctx);
+  self->state.name = std::move(name);
+  self->state.ui = std::move(ui);
+  return {
+    [self](run_atom) -> caf::result<account_report> {
+      auto& st = self->state;
+      st.rp = self->make_response_promise<account_report>();
+      st.started = std::chrono::steady_clock::now();
+      self->send(st.ui, event(ui::ui_event::kind::account_start, st.name));
+      const auto& account = account_of(*st.ctx, st.name);
+      const auto* imap = st.ctx->settings->remote(account).imap();
+      st.pool = spawn_connection_pool(self->system(), imap ? imap->maxconnections : 1);
+      self->link_to(st.pool);
+      folder_job proto = job_for(self, {});
+      auto setup = self->system().spawn<caf::detached>(
+        [proto](account_setup_actor::pointer me) -> account_setup_actor::behavior_type {
+          return {
+            [me, proto](run_atom) {
+              auto r = prepare(me->system(), proto);
+              me->quit();
+              return r;
+            },
+          };
+        });
+      self->request(setup, caf::infinite, run_atom::value)
+        .then(
+          [self](account_setup_ptr& s) {
+            auto& st = self->state;
+            if (!s->error.empty()) {
+              finish(self, s->error);
+              return;
+            }
+            st.setup = s;
+            for (const auto& n : s->notes)
+              self->send(st.ui, event(ui::ui_event::kind::info, st.name, n));
+            st.writer = spawn_status_writer(self->system(), s->status);
+            st.queue.assign(s->pairs.begin(), s->pairs.end());
+            launch_more(self);
+          },
+          [self](caf::error& e) { finish(self, self->system().render(e)); });
+      return st.rp;
+    },
+  };
+}
+
+} // namespace
+
+account_actor spawn_account(caf::actor_system& sys, run_context_ptr ctx, std::string account,
+                            ui_actor ui) {
+  return sys.spawn(account_behavior, std::move(ctx), std::move(account), std::move(ui));
+}
+
+} // namespace oimap::actors

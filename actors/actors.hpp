@@ -1,0 +1,99 @@
+// Every typed actor interface of oimap, and the messages they exchange.
+#pragma once
+
+#include "actors/atoms.hpp"
+#include "ui/ui_event.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace oimap::config {
+struct settings;
+}
+namespace oimap::protocol {
+class session;
+}
+namespace oimap::storage {
+class status_db;
+}
+
+namespace oimap::actors {
+
+// A connection handed out by a pool. An empty lease is a permit: the holder
+// connects itself (blocking work belongs to its own thread, not the pool's).
+struct session_lease {
+  std::shared_ptr<protocol::session> session;
+};
+
+// A status batch in flight to the status writer (batches are move-only).
+struct status_batch_box;
+using status_batch_ptr = std::shared_ptr<status_batch_box>;
+
+struct folder_report {
+  std::string folder;
+  sync::folder_result result;
+};
+
+struct account_report {
+  std::string account;
+  int exit_code = 0; // 0 ok, 1 errors, 2 a folder skipped for UIDVALIDITY
+};
+
+// What every actor of one run shares: read-only settings and the stop flag.
+struct run_context {
+  std::shared_ptr<const config::settings> settings;
+  std::vector<std::string> only_folders; // -f
+  bool debug_imap = false;               // -d imap
+  std::atomic<bool>* stop = nullptr;     // set by SIGINT/SIGTERM
+};
+using run_context_ptr = std::shared_ptr<const run_context>;
+
+// ui: renders typed events (detached: terminal writes may block).
+using ui_actor = caf::typed_actor<
+  caf::reacts_to<ui::ui_event>,                                   // show one event
+  caf::replies_to<drain_atom>::with<bool>>;                       // all earlier events shown
+
+// connection pool of one IMAP repository: a cap of maxconnections sessions.
+using connection_pool_actor = caf::typed_actor<
+  caf::replies_to<checkout_atom>::with<session_lease>,           // wait for a session or permit
+  caf::reacts_to<checkin_atom, session_lease>,                    // give back (empty: lost)
+  caf::replies_to<drain_atom>::with<std::vector<session_lease>>>; // hand out idle ones to close
+
+// status writer: the one writer of an account's status database.
+using status_writer_actor = caf::typed_actor<
+  caf::replies_to<write_atom, status_batch_ptr>::with<bool>>;     // durable when it replies
+
+// folder syncer: one folder pair, on its own thread (detached).
+using folder_syncer_actor = caf::typed_actor<
+  caf::replies_to<run_atom>::with<folder_report>>;                // sync it, report
+
+// account: lists and pairs folders, runs folder syncers across the pool.
+using account_actor = caf::typed_actor<
+  caf::replies_to<run_atom>::with<account_report>>;               // sync the account
+
+// account setup: opens the status, lists and pairs folders, creates missing
+// ones (detached: all of it blocks on disk and network).
+struct account_setup;
+using account_setup_ptr = std::shared_ptr<account_setup>;
+using account_setup_actor = caf::typed_actor<
+  caf::replies_to<run_atom>::with<account_setup_ptr>>;            // prepare the account
+
+// supervisor: runs accounts, at most maxsyncaccounts at once.
+using supervisor_actor = caf::typed_actor<
+  caf::replies_to<run_atom>::with<int>>;                          // run all; the exit code
+
+} // namespace oimap::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(oimap::ui::ui_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(oimap::actors::session_lease)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<oimap::actors::session_lease>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(oimap::actors::status_batch_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(oimap::actors::folder_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(oimap::actors::account_setup_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(oimap::actors::account_report)

@@ -1,0 +1,121 @@
+// The folder syncer is detached: its sync blocks on sockets and disk for its whole life.
+#include "actors/folder_syncer.hpp"
+
+#include "actors/status_writer.hpp"
+#include "protocol/imap_error.hpp"
+#include "protocol/session.hpp"
+#include "storage/storage_error.hpp"
+#include "sync/remote_connect.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+namespace oimap::actors {
+
+std::shared_ptr<protocol::session> open_session(const folder_job& job) {
+  sync::trace_fn trace;
+  if (job.ctx->debug_imap) {
+    auto ui = job.ui;
+    auto account = job.account;
+    trace = [ui, account](char dir, std::string_view line) {
+      ui::ui_event e;
+      e.type = ui::ui_event::kind::debug;
+      e.account = account;
+      e.text = "imap " + account + " " + std::string(1, dir) + " " + std::string(line);
+      caf::anon_send(ui, std::move(e));
+    };
+  }
+  return sync::connect_remote(*job.remote_repo, job.ctx->settings->general.socktimeout, trace);
+}
+
+namespace {
+
+folder_report run_job(caf::actor_system& sys, const folder_job& job, session_lease lease) {
+  folder_report report;
+  report.folder = job.pair.local_name;
+  auto fail = [&](std::string why) {
+    report.result.outcome = sync::folder_outcome::failed;
+    report.result.message = std::move(why);
+  };
+  try {
+    if (!lease.session)
+      lease.session = open_session(job);
+  } catch (const std::exception& e) {
+    caf::anon_send(job.pool, checkin_atom::value, session_lease{});
+    fail(e.what());
+    return report;
+  }
+
+  caf::scoped_actor self{sys, true};
+  const sync::status_write_fn write_status = [&](storage::status_db::batch& b) {
+    auto box = std::make_shared<status_batch_box>();
+    box->batch = std::move(b);
+    b = storage::status_db::batch{};
+    bool ok = false;
+    std::string err;
+    self->request(job.writer, caf::infinite, write_atom::value, box)
+      .receive([&](bool) { ok = true; }, [&](caf::error& e) { err = sys.render(e); });
+    if (!ok)
+      throw storage::storage_error("cannot write the status of folder '" + job.pair.local_name
+                                   + "': " + err);
+  };
+  const sync::progress_fn progress = [&](const sync::folder_counts& c) {
+    ui::ui_event e;
+    e.type = ui::ui_event::kind::folder_progress;
+    e.account = job.account;
+    e.folder = job.pair.local_name;
+    e.counts = c;
+    caf::anon_send(job.ui, std::move(e));
+  };
+  try {
+    report.result = sync::sync_folder(*lease.session, *job.local, *job.status, job.pair,
+                                      write_status, job.options, *job.ctx->stop, progress);
+  } catch (const protocol::imap_error& e) {
+    lease.session.reset(); // unusable after a lost connection or protocol error
+    fail(e.what());
+  } catch (const std::exception& e) {
+    lease.session.reset();
+    fail(e.what());
+  }
+  caf::anon_send(job.pool, checkin_atom::value, std::move(lease));
+  return report;
+}
+
+} // namespace
+
+folder_syncer_actor spawn_folder_syncer(caf::actor_system& sys, folder_job job) {
+  return sys.spawn<caf::detached>(
+    [job = std::move(job)](folder_syncer_actor::pointer self)
+      -> folder_syncer_actor::behavior_type {
+      return {
+        [self, job](run_atom) -> caf::result<folder_report> {
+          auto rp = self->make_response_promise<folder_report>();
+          {
+            ui::ui_event e;
+            e.type = ui::ui_event::kind::folder_start;
+            e.account = job.account;
+            e.folder = job.pair.local_name;
+            caf::anon_send(job.ui, std::move(e));
+          }
+          self->request(job.pool, caf::infinite, checkout_atom::value)
+            .then(
+              [self, job, rp](session_lease lease) mutable {
+                rp.deliver(run_job(self->system(), job, std::move(lease)));
+                self->quit();
+              },
+              [self, job, rp](caf::error& err) mutable {
+                folder_report r;
+                r.folder = job.pair.local_name;
+                r.result.outcome = sync::folder_outcome::failed;
+                r.result.message = "no connection: " + self->system().render(err);
+                rp.deliver(std::move(r));
+                self->quit();
+              });
+          return rp;
+        },
+      };
+    });
+}
+
+} // namespace oimap::actors

@@ -1,0 +1,18 @@
+// The status writer: the one place an account's status batches are written.
+#pragma once
+
+#include "actors/actors.hpp"
+#include "storage/status_db.hpp"
+
+#include <caf/fwd.hpp>
+
+namespace oimap::actors {
+
+struct status_batch_box {
+  storage::status_db::batch batch;
+};
+
+status_writer_actor spawn_status_writer(caf::actor_system& sys,
+                                        std::shared_ptr<storage::status_db> db);
+
+} // namespace oimap::actors

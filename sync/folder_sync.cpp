@@ -1,0 +1,483 @@
+// The folder sync executor: snapshot, plan, then carry out each action durably.
+#include "sync/folder_sync.hpp"
+
+#include "protocol/imap_error.hpp"
+#include "protocol/session.hpp"
+#include "storage/maildir_store.hpp"
+#include "storage/status_db.hpp"
+#include "storage/storage_error.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sys/stat.h>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace oimap::sync {
+namespace {
+
+using storage::status_db;
+
+// md5 of a byte stream, for recognising an upload after a crash.
+class md5_hasher {
+public:
+  md5_hasher() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+    EVP_DigestInit_ex(ctx_.get(), EVP_md5(), nullptr);
+  }
+  void update(std::string_view d) { EVP_DigestUpdate(ctx_.get(), d.data(), d.size()); }
+  std::string hex() {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(ctx_.get(), md, &n);
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < n; ++i) {
+      out.push_back(digits[md[i] >> 4]);
+      out.push_back(digits[md[i] & 15]);
+    }
+    return out;
+  }
+
+private:
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
+};
+
+// INTERNALDATE for an upload: the file's mtime, as OfflineIMAP does.
+std::string imap_date_of(const std::filesystem::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0)
+    return {};
+  std::tm tm{};
+  gmtime_r(&st.st_mtime, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%d-%b-%Y %H:%M:%S +0000", &tm);
+  return buf;
+}
+
+// Streams bodies straight from the FETCH literal into Maildir tmp/ files, and
+// records each message in the status once it is renamed into place.
+class download_copier final : public protocol::body_consumer {
+public:
+  download_copier(storage::maildir_folder& folder, std::vector<storage::status_record>& done,
+                  folder_counts& counts)
+    : folder_(folder), done_(done), counts_(counts) {}
+
+  void begin(std::uint64_t size) override {
+    writer_.emplace(folder_.begin_message());
+    counts_.bytes += size;
+  }
+  void data(std::string_view chunk) override { writer_->write(chunk); }
+  void end() override {}
+  void message(std::uint32_t uid, storage::flag_set flags, std::string /*internaldate*/) override {
+    if (!writer_)
+      return; // a FETCH without a body (unsolicited flags update)
+    writer_->commit(uid, flags);
+    writer_.reset();
+    done_.push_back({uid, flags});
+    ++counts_.downloaded;
+  }
+
+private:
+  storage::maildir_folder& folder_;
+  std::vector<storage::status_record>& done_;
+  folder_counts& counts_;
+  std::optional<storage::message_writer> writer_;
+};
+
+// Hashes fetched bodies, to find which candidate UID is a journaled upload.
+class hashing_consumer final : public protocol::body_consumer {
+public:
+  void begin(std::uint64_t) override { hasher_.emplace(); }
+  void data(std::string_view chunk) override { hasher_->update(chunk); }
+  void end() override {}
+  void message(std::uint32_t uid, storage::flag_set, std::string) override {
+    if (hasher_)
+      by_md5.emplace(hasher_->hex(), uid);
+    hasher_.reset();
+  }
+  std::unordered_multimap<std::string, std::uint32_t> by_md5;
+
+private:
+  std::optional<md5_hasher> hasher_;
+};
+
+class folder_run {
+public:
+  folder_run(protocol::session& remote, storage::maildir_store& local, status_db& status,
+             const status_write_fn& write_status, const folder_pair& pair,
+             const folder_sync_options& opt, const std::atomic<bool>& stop,
+             const progress_fn& progress)
+    : remote_(remote), local_(local), status_(status), write_status_(write_status), pair_(pair),
+      opt_(opt), stop_(stop), progress_(progress) {}
+
+  folder_result run();
+
+private:
+  void recover_pending_uploads(std::vector<local_message>& L, const std::vector<remote_message>& R,
+                               const std::vector<storage::status_record>& S);
+  void download(const std::vector<remote_message>& msgs);
+  void upload(const std::vector<local_message>& msgs);
+  void delete_local(const std::vector<local_delete>& dels);
+  void delete_remote(const std::vector<uid_t>& uids);
+  void apply_flags(const plan_result& p);
+  // Makes renames durable, then writes the status batch: S only ever
+  // describes what is already on disk and on the server.
+  void commit_status();
+  void report() {
+    if (progress_)
+      progress_(result_.counts);
+  }
+  bool stopping() const { return stop_.load(std::memory_order_relaxed); }
+
+  protocol::session& remote_;
+  storage::maildir_store& local_;
+  status_db& status_;
+  const status_write_fn& write_status_;
+  const folder_pair& pair_;
+  const folder_sync_options& opt_;
+  const std::atomic<bool>& stop_;
+  const progress_fn& progress_;
+
+  std::unique_ptr<storage::maildir_folder> folder_;
+  status_db::batch batch_;
+  protocol::mailbox_info info_{};
+  bool remote_written_ = false;
+  folder_result result_;
+};
+
+folder_result folder_run::run() {
+  const bool readonly = opt_.plan.remote_readonly;
+  info_ = remote_.select(pair_.remote_name, readonly);
+  folder_ = local_.open(pair_.local_name);
+
+  const auto meta = status_.get_meta(pair_.status_name);
+  auto S = status_.load(pair_.status_name);
+  auto entries = folder_->scan();
+
+  std::vector<local_message> L;
+  L.reserve(entries.size());
+  bool local_has_uids = false;
+  for (auto& e : entries) {
+    local_has_uids |= e.uid.has_value();
+    L.push_back({std::move(e.key), e.uid, e.flags});
+  }
+  entries.clear();
+  entries.shrink_to_fit();
+
+  plan_input in;
+  in.remote_uidvalidity = info_.uidvalidity;
+  // A stored UIDVALIDITY only binds when something was synced under it.
+  if (meta && (!S.empty() || local_has_uids))
+    in.stored_uidvalidity = meta->uidvalidity;
+
+  // With CONDSTORE, an unchanged HIGHESTMODSEQ/UIDNEXT/EXISTS means the server
+  // still holds exactly what the status recorded: skip fetching its flags.
+  const bool remote_unchanged = !readonly && meta && info_.highestmodseq != 0
+                             && meta->uidvalidity == info_.uidvalidity
+                             && meta->highestmodseq == info_.highestmodseq
+                             && meta->uidnext == info_.uidnext && meta->exists == info_.exists;
+  std::vector<remote_message> R;
+  if (remote_unchanged) {
+    R.reserve(S.size());
+    for (const auto& s : S)
+      R.push_back({s.uid, s.flags});
+  } else if (info_.exists > 0) {
+    auto fetched = remote_.fetch_flags("1:*");
+    R.reserve(fetched.size());
+    for (const auto& f : fetched)
+      R.push_back({f.uid, f.flags});
+    std::sort(R.begin(), R.end(),
+              [](const remote_message& a, const remote_message& b) { return a.uid < b.uid; });
+  }
+
+  if (!(meta && meta->uidvalidity != info_.uidvalidity))
+    recover_pending_uploads(L, R, S);
+
+  in.remote = std::move(R);
+  in.local = std::move(L);
+  in.status.reserve(S.size());
+  for (const auto& s : S)
+    in.status.push_back({s.uid, s.flags});
+  S.clear();
+
+  const plan_result p = plan(in, opt_.plan);
+  if (p.uidvalidity_changed) {
+    result_.outcome = folder_outcome::skipped_uidvalidity;
+    result_.message = "UIDVALIDITY of folder '" + pair_.remote_name + "' changed (stored "
+                    + std::to_string(*in.stored_uidvalidity) + ", server now "
+                    + std::to_string(info_.uidvalidity)
+                    + "): folder skipped, nothing was deleted. To start this folder afresh, "
+                      "move the local folder '"
+                    + pair_.local_name + "' away and remove its status with "
+                      "'oimap --delete-status' (or the account's status directory).";
+    return result_;
+  }
+  for (const auto& k : p.duplicate_keys)
+    result_.warnings.push_back("folder '" + pair_.local_name + "': message file '" + k
+                               + "' repeats the UID of another file; left alone");
+
+  result_.counts.to_copy = p.download.size() + p.upload.size();
+  report();
+
+  for (const auto& s : p.status_set)
+    batch_.set_record(pair_.status_name, {s.uid, s.flags});
+  for (auto uid : p.status_erase)
+    batch_.erase_record(pair_.status_name, uid);
+
+  apply_flags(p);
+  commit_status();
+  if (!stopping())
+    delete_local(p.delete_local);
+  if (!stopping())
+    delete_remote(p.delete_remote);
+  commit_status();
+  if (!stopping())
+    download(p.download);
+  if (!stopping())
+    upload(p.upload);
+  commit_status();
+
+  if (stopping()) {
+    result_.outcome = folder_outcome::canceled;
+    result_.message = "stopped on request";
+    return result_;
+  }
+  storage::folder_meta m;
+  m.uidvalidity = info_.uidvalidity;
+  m.uidnext = info_.uidnext;
+  m.exists = info_.exists;
+  // After our own writes the server's MODSEQ moved on: record none, so the
+  // next run fetches flags once and then can trust the value again.
+  m.highestmodseq = remote_written_ ? 0 : info_.highestmodseq;
+  batch_.set_meta(pair_.status_name, m);
+  commit_status();
+  return result_;
+}
+
+void folder_run::commit_status() {
+  if (batch_.empty())
+    return;
+  folder_->sync_dirs();
+  write_status_(batch_);
+}
+
+void folder_run::recover_pending_uploads(std::vector<local_message>& L,
+                                         const std::vector<remote_message>& R,
+                                         const std::vector<storage::status_record>& S) {
+  auto pending = status_.pending(pair_.status_name);
+  if (pending.empty())
+    return;
+  std::unordered_set<uid_t> known;
+  for (const auto& s : S)
+    known.insert(s.uid);
+  for (const auto& l : L)
+    if (l.uid)
+      known.insert(*l.uid);
+  std::uint32_t lowest = UINT32_MAX;
+  for (const auto& p : pending)
+    lowest = std::min(lowest, p.uidnext_before);
+  std::vector<std::uint32_t> candidates;
+  for (const auto& r : R)
+    if (r.uid >= lowest && !known.count(r.uid))
+      candidates.push_back(r.uid);
+
+  hashing_consumer hashes;
+  if (!candidates.empty())
+    remote_.fetch_bodies(candidates, hashes);
+
+  std::unordered_map<std::string, local_message*> by_key;
+  for (auto& l : L)
+    by_key.emplace(l.key, &l);
+  std::set<std::uint32_t> claimed;
+  for (const auto& p : pending) {
+    auto it = by_key.find(p.key);
+    if (it != by_key.end() && !it->second->uid) {
+      auto [b, e] = hashes.by_md5.equal_range(p.md5);
+      for (; b != e; ++b) {
+        if (b->second < p.uidnext_before || claimed.count(b->second))
+          continue;
+        // The upload reached the server before the crash: adopt its UID
+        // instead of appending a second copy.
+        claimed.insert(b->second);
+        local_message& l = *it->second;
+        l.key = folder_->set_uid(l.key, b->second);
+        l.uid = b->second;
+        break;
+      }
+    }
+    batch_.erase_pending(pair_.status_name, p.key);
+  }
+  commit_status();
+}
+
+void folder_run::download(const std::vector<remote_message>& msgs) {
+  std::vector<storage::status_record> done;
+  download_copier copier(*folder_, done, result_.counts);
+  for (std::size_t i = 0; i < msgs.size() && !stopping(); i += opt_.batch) {
+    std::vector<std::uint32_t> uids;
+    for (std::size_t j = i; j < std::min(msgs.size(), i + opt_.batch); ++j)
+      uids.push_back(msgs[j].uid);
+    done.clear();
+    remote_.fetch_bodies(uids, copier);
+    for (const auto& d : done)
+      batch_.set_record(pair_.status_name, d);
+    commit_status();
+    report();
+  }
+}
+
+void folder_run::upload(const std::vector<local_message>& msgs) {
+  // Groups bound memory and the loss on a crash; within a group APPENDs are
+  // pipelined (LITERAL+), each body streamed from its file.
+  constexpr std::size_t group_bytes = 32 * 1024 * 1024;
+  std::size_t i = 0;
+  while (i < msgs.size() && !stopping()) {
+    struct item {
+      const local_message* msg;
+      std::filesystem::path path;
+      std::uint64_t size;
+    };
+    std::vector<item> group;
+    std::uint64_t bytes = 0;
+    for (; i < msgs.size() && group.size() < 64 && bytes < group_bytes; ++i) {
+      const auto& m = msgs[i];
+      auto path = folder_->path_of(m.key);
+      if (!path)
+        continue; // removed by a mail reader meanwhile
+      try {
+        auto reader = folder_->open(m.key);
+        md5_hasher h;
+        std::uint64_t size = 0;
+        for (auto chunk = reader.next(); !chunk.empty(); chunk = reader.next()) {
+          h.update(chunk);
+          size += chunk.size();
+        }
+        storage::pending_upload pu;
+        pu.key = m.key;
+        pu.uidnext_before = info_.uidnext;
+        pu.wire_size = size;
+        pu.md5 = h.hex();
+        batch_.add_pending(pair_.status_name, pu);
+        group.push_back({&m, *path, size});
+        bytes += size;
+      } catch (const storage::storage_error& e) {
+        result_.warnings.push_back(e.what());
+      }
+    }
+    if (group.empty())
+      continue;
+    // The journal is durable before anything reaches the server.
+    commit_status();
+
+    std::vector<protocol::append_request> reqs;
+    std::vector<std::shared_ptr<storage::message_reader>> readers;
+    for (const auto& g : group) {
+      auto reader = std::make_shared<storage::message_reader>(folder_->open(g.msg->key));
+      protocol::append_request r;
+      r.flags = g.msg->flags;
+      r.internaldate = imap_date_of(g.path);
+      r.size = g.size;
+      r.produce = [reader](const std::function<void(std::string_view)>& write) {
+        for (auto chunk = reader->next(); !chunk.empty(); chunk = reader->next())
+          write(chunk);
+      };
+      reqs.push_back(std::move(r));
+    }
+    auto results = remote_.append(pair_.remote_name, std::move(reqs));
+    remote_written_ = true;
+    for (std::size_t k = 0; k < group.size() && k < results.size(); ++k) {
+      const auto& res = results[k];
+      const auto& m = *group[k].msg;
+      if (!res.ok) {
+        result_.warnings.push_back("folder '" + pair_.local_name + "': upload of '" + m.key
+                                   + "' refused: " + res.error);
+        batch_.erase_pending(pair_.status_name, m.key);
+        continue;
+      }
+      result_.counts.bytes += group[k].size;
+      ++result_.counts.uploaded;
+      if (res.uid == 0)
+        continue; // no UIDPLUS: the journal finds it by content next run
+      folder_->set_uid(m.key, res.uid);
+      batch_.set_record(pair_.status_name, {res.uid, m.flags});
+      batch_.erase_pending(pair_.status_name, m.key);
+    }
+    commit_status();
+    report();
+  }
+}
+
+void folder_run::delete_local(const std::vector<local_delete>& dels) {
+  for (const auto& d : dels) {
+    folder_->remove(d.key);
+    batch_.erase_record(pair_.status_name, d.uid);
+    ++result_.counts.deleted_local;
+  }
+}
+
+void folder_run::delete_remote(const std::vector<uid_t>& uids) {
+  if (uids.empty())
+    return;
+  std::vector<protocol::flag_change> trash;
+  trash.reserve(uids.size());
+  for (auto uid : uids)
+    trash.push_back({uid, storage::flag::trashed, {}});
+  remote_.store_flags(trash);
+  remote_written_ = true;
+  if (opt_.expunge) {
+    // UID EXPUNGE removes only the messages we flagged; a plain EXPUNGE
+    // would also take other clients' \Deleted mail, so it is the fallback.
+    remote_.uid_expunge(uids);
+  }
+  for (auto uid : uids)
+    batch_.erase_record(pair_.status_name, uid);
+  result_.counts.deleted_remote += uids.size();
+}
+
+void folder_run::apply_flags(const plan_result& p) {
+  for (const auto& c : p.set_local_flags) {
+    folder_->set_flags(c.key, c.flags);
+    ++result_.counts.flags_local;
+  }
+  if (!p.set_remote_flags.empty()) {
+    std::vector<protocol::flag_change> changes;
+    changes.reserve(p.set_remote_flags.size());
+    for (const auto& c : p.set_remote_flags)
+      changes.push_back({c.uid, c.add, c.remove});
+    remote_.store_flags(changes);
+    remote_written_ = true;
+    result_.counts.flags_remote += p.set_remote_flags.size();
+  }
+}
+
+} // namespace
+
+folder_result sync_folder(protocol::session& remote, storage::maildir_store& local,
+                          storage::status_db& status, const folder_pair& pair,
+                          const status_write_fn& write_status, const folder_sync_options& opt,
+                          const std::atomic<bool>& stop, const progress_fn& progress) {
+  folder_run run(remote, local, status, write_status, pair, opt, stop, progress);
+  try {
+    return run.run();
+  } catch (const protocol::imap_error& e) {
+    if (e.kind() == protocol::error_kind::closed || e.kind() == protocol::error_kind::timeout
+        || e.kind() == protocol::error_kind::protocol)
+      throw; // the connection is unusable: the caller drops it
+    folder_result r;
+    r.outcome = folder_outcome::failed;
+    r.message = e.what();
+    return r;
+  } catch (const storage::storage_error& e) {
+    folder_result r;
+    r.outcome = folder_outcome::failed;
+    r.message = e.what();
+    return r;
+  }
+}
+
+} // namespace oimap::sync

@@ -1,0 +1,69 @@
+// Runs one folder pair's sync: reads the three snapshots, plans, executes the plan.
+#pragma once
+
+#include "storage/status_db.hpp"
+#include "sync/plan.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace oimap::protocol {
+class session;
+}
+namespace oimap::storage {
+class maildir_store;
+} // namespace oimap::storage
+
+namespace oimap::sync {
+
+// One folder on both sides. The status name is the key prefix in status_db.
+struct folder_pair {
+  std::string remote_name; // mailbox name on the wire (modified UTF-7)
+  std::string local_name;  // Maildir folder name (with the local sep)
+  std::string status_name; // remote visible name with '.' as separator
+};
+
+struct folder_sync_options {
+  plan_options plan;
+  bool expunge = true;       // expunge what we flag \Deleted (IMAP repo option)
+  std::size_t batch = 512;   // messages per status write (and per fetch command group)
+};
+
+struct folder_counts {
+  std::uint64_t downloaded = 0;
+  std::uint64_t uploaded = 0;
+  std::uint64_t deleted_local = 0;
+  std::uint64_t deleted_remote = 0;
+  std::uint64_t flags_local = 0;
+  std::uint64_t flags_remote = 0;
+  std::uint64_t bytes = 0;    // message bytes moved either way
+  std::uint64_t to_copy = 0;  // planned downloads + uploads, for progress
+};
+
+enum class folder_outcome { ok, skipped_uidvalidity, failed, canceled };
+
+struct folder_result {
+  folder_outcome outcome = folder_outcome::ok;
+  std::string message; // why it failed / was skipped
+  folder_counts counts;
+  std::vector<std::string> warnings;
+};
+
+// Called (from the syncing thread) as work progresses; must not block long.
+using progress_fn = std::function<void(const folder_counts&)>;
+
+// Makes a status batch durable (directly, or through the status writer
+// actor); returns with the batch written and emptied.
+using status_write_fn = std::function<void(storage::status_db::batch&)>;
+
+// Blocking: uses the session (already logged in) for the whole run. Throws
+// nothing: every error ends up in the result, scoped to this folder, except
+// a lost connection, which is rethrown so the caller can drop the session.
+folder_result sync_folder(protocol::session& remote, storage::maildir_store& local,
+                          storage::status_db& status, const folder_pair& pair,
+                          const status_write_fn& write_status, const folder_sync_options& opt,
+                          const std::atomic<bool>& stop, const progress_fn& progress);
+
+} // namespace oimap::sync
