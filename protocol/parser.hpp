@@ -14,8 +14,8 @@ namespace oimap::protocol {
 
 // Explicit limits, so a misbehaving server cannot make us allocate without bound.
 struct parser_limits {
-  std::size_t max_line = 64 * 1024 * 1024;       // bytes of one response outside literals
-  std::size_t max_depth = 32;                    // nesting of parenthesised lists
+  std::size_t max_line = 64 * 1024 * 1024;             // bytes of one response outside literals
+  std::size_t max_depth = 32;                          // nesting of parenthesised lists
   std::uint64_t max_inline_literal = 64 * 1024 * 1024; // literal kept in memory
 };
 
@@ -48,10 +48,25 @@ public:
   // parser stays in error until reset().
   status feed(std::string_view bytes);
 
+  // Like feed(), but stops right after the first response that completes
+  // and sets consumed to the bytes used (all of them when none completed or
+  // on error). A caller that must act on a response before the literal sink
+  // sees the next one's bytes feeds the rest afterwards.
+  status feed_one(std::string_view bytes, std::size_t& consumed);
+
   // Pops the oldest complete response; false when none is ready.
   bool next(response& out);
 
+  // Describes the first error: what went wrong and at which byte offset of
+  // the response (literal bytes included).
   const std::string& error() const;
+
+  // True while part of a response has been fed but not completed, e.g. to
+  // tell a clean end of stream from one cut in the middle of a response.
+  bool in_response() const;
+
+  // Drops everything (queued responses, partial input, the error); the
+  // literal sink setting is kept.
   void reset();
 
 private:

@@ -19,12 +19,18 @@ struct value {
     streamed, // a literal handed to the literal_sink; text is empty, number = size
   };
   kind type = kind::atom;
-  std::string text;          // atom text, string contents, digits of a number
-  std::uint64_t number = 0;  // for number and streamed
-  std::vector<value> items;  // for list
+  std::string text;         // atom text, string contents, digits of a number
+  std::uint64_t number = 0; // for number and streamed
+  std::vector<value> items; // for list
 
   bool is_atom(std::string_view upper) const; // case-insensitive atom compare
+
+  bool operator==(const value&) const = default;
 };
+
+// A readable rendering for traces and tests: atoms bare, strings quoted with
+// C escapes, NIL, (lists), <streamed N> for literals handed to the sink.
+std::string to_string(const value& v);
 
 struct response {
   enum class kind : std::uint8_t {
@@ -38,6 +44,7 @@ struct response {
   // Status responses (OK, NO, BAD, BYE, PREAUTH; tagged or untagged):
   // status is upper-cased, code holds the bracketed response code split into
   // values ([APPENDUID 38505 3955] -> atom APPENDUID, number, number), text the rest.
+  // keyword stays empty for them.
   std::string status;
   std::vector<value> code;
   std::string text;
@@ -53,6 +60,12 @@ struct response {
   std::vector<value> data;
 
   bool is_status() const { return !status.empty(); }
+
+  bool operator==(const response&) const = default;
 };
+
+// One line per response, e.g. `A1 OK [READ-WRITE] "SELECT completed"` or
+// `* 12 FETCH (UID 5)`; for traces and tests.
+std::string to_string(const response& r);
 
 } // namespace oimap::protocol

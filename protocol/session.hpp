@@ -1,0 +1,222 @@
+// A pipelined IMAP client session: connect, STARTTLS, authenticate, and the commands sync needs.
+#pragma once
+
+#include "protocol/command.hpp"
+#include "protocol/parser.hpp"
+#include "protocol/transport.hpp"
+#include "storage/flags.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace oimap::protocol {
+
+struct connect_options {
+  std::string host;
+  std::uint16_t port = 143;
+  bool ssl = false;      // implicit TLS from the first byte (imaps, usually 993)
+  bool starttls = false; // upgrade a plain connection; fails closed when not offered
+  std::string cafile;    // sslcacertfile (PEM); empty: the system store
+  bool verify = true;    // certificate and host name checks; false only by explicit option
+  int timeout_seconds = 0; // socktimeout for connect, reads and writes; 0 = none
+  std::string user;
+  std::string password;
+  // Tried in this order, like OfflineIMAP's auth_mechanisms: "PLAIN"
+  // (AUTHENTICATE PLAIN, when the server offers AUTH=PLAIN) and "LOGIN" (the
+  // LOGIN command, unless LOGINDISABLED). Empty: PLAIN, then LOGIN.
+  std::vector<std::string> auth_mechanisms;
+  // Every line sent ('>') and received ('<'), without CRLF. Credentials show
+  // as <redacted>/<password>, literals as "{N bytes}".
+  std::function<void(char dir, std::string_view line)> trace;
+};
+
+struct list_entry {
+  std::string name;                    // raw mailbox name as on the wire (modified UTF-7)
+  char delimiter = 0;                  // hierarchy delimiter, 0 for NIL
+  std::vector<std::string> attributes; // \HasNoChildren, \Noselect, ... as sent
+};
+
+struct mailbox_info {
+  std::uint32_t uidvalidity = 0;
+  std::uint32_t uidnext = 0;
+  std::uint32_t exists = 0;        // MESSAGES for STATUS
+  std::uint64_t highestmodseq = 0; // 0 without CONDSTORE or with NOMODSEQ
+  bool read_only = false;
+};
+
+// One mailbox of status_many: a NO for one mailbox does not spoil the others.
+struct status_result {
+  std::string mailbox;
+  bool ok = false;
+  mailbox_info info;
+  std::string error; // the server's text when !ok
+};
+
+struct message_flags {
+  std::uint32_t uid = 0;
+  storage::flag_set flags;
+  std::uint64_t modseq = 0; // 0 unless CONDSTORE is on
+};
+
+// Receives message bodies as they stream off the socket. For every literal
+// the server sends: begin(size), data(chunk)..., end(), then exactly one of
+// message() (the FETCH response it came in is complete, and it is the body
+// of a requested uid) or discard() (anything else: drop what was written).
+// The uid is only known at message(), since servers may send it after the
+// body. An exception thrown from here ends the session.
+class body_consumer : public literal_sink {
+public:
+  virtual void message(std::uint32_t uid, storage::flag_set flags, std::string internaldate) = 0;
+  virtual void discard() {}
+};
+
+struct flag_change {
+  std::uint32_t uid = 0;
+  storage::flag_set add;
+  storage::flag_set remove;
+};
+
+struct append_request {
+  storage::flag_set flags;
+  std::string internaldate; // IMAP date-time ("17-Jul-1996 02:44:25 -0700"), or empty
+  std::uint64_t size = 0;   // exact number of bytes produce() writes
+  // Writes the message by calling write() with consecutive pieces.
+  std::function<void(const std::function<void(std::string_view)>& write)> produce;
+};
+
+struct append_result {
+  bool ok = false;
+  std::uint32_t uidvalidity = 0; // from APPENDUID (UIDPLUS), else 0
+  std::uint32_t uid = 0;         // from APPENDUID, else 0
+  std::string error;             // the server's text when !ok, e.g. "[TRYCREATE] ..."
+};
+
+// One authenticated connection. Not thread-safe, except shutdown(). Every
+// failure throws imap_error; after one that leaves the connection in an
+// unknown state (I/O, parse errors, BYE) every later call throws closed.
+class session {
+public:
+  // Connects, reads the greeting, upgrades with STARTTLS if asked (never
+  // falling back to plaintext), authenticates and enables CONDSTORE/QRESYNC
+  // when offered.
+  static std::unique_ptr<session> connect(const connect_options& options);
+
+  ~session();
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  const std::set<std::string>& capabilities() const { return capabilities_; } // upper-cased
+  bool has_capability(std::string_view name) const;                           // case-insensitive
+  bool has_condstore() const { return condstore_; } // MODSEQ is reported
+  bool has_qresync() const { return qresync_; }     // ENABLE QRESYNC succeeded
+  const std::string& peer() const;
+
+  // LIST reference pattern.
+  std::vector<list_entry> list(std::string_view reference, std::string_view pattern);
+  // CREATE; an existing mailbox ([ALREADYEXISTS]) is success.
+  void create(std::string_view mailbox);
+  // SELECT (or EXAMINE when readonly).
+  mailbox_info select(std::string_view mailbox, bool readonly);
+  // STATUS (MESSAGES UIDNEXT UIDVALIDITY [HIGHESTMODSEQ]).
+  mailbox_info status(std::string_view mailbox);
+  // The same for many mailboxes, all commands sent before any reply is read.
+  std::vector<status_result> status_many(const std::vector<std::string>& mailboxes);
+
+  // UID FETCH set (UID FLAGS [MODSEQ]) [(CHANGEDSINCE n)], sorted by uid.
+  // changedsince is ignored (everything is fetched) without CONDSTORE.
+  std::vector<message_flags> fetch_flags(std::string_view uid_set, std::uint64_t changedsince = 0);
+
+  // UID FETCH (UID FLAGS INTERNALDATE BODY.PEEK[]) for uids, in commands of
+  // under 8 KB, all sent before reading. Returns the requested uids the
+  // server did not return (expunged meanwhile), sorted.
+  std::vector<std::uint32_t> fetch_bodies(const std::vector<std::uint32_t>& uids,
+                                          body_consumer& consumer);
+
+  // UID STORE set +FLAGS.SILENT (add) and -FLAGS.SILENT (remove), pipelined.
+  void store_flags(std::string_view uid_set, storage::flag_set add, storage::flag_set remove);
+  // Many changes at once: uids with identical (add, remove) share commands.
+  void store_flags(const std::vector<flag_change>& changes);
+
+  // APPEND each message, pipelined (LITERAL+, else waiting for "+" before
+  // each body). Results are in request order.
+  std::vector<append_result> append(std::string_view mailbox, std::vector<append_request> messages);
+
+  // UID EXPUNGE (UIDPLUS); without UIDPLUS, a plain EXPUNGE, which removes
+  // every \Deleted message of the mailbox.
+  void uid_expunge(std::string_view uid_set);
+  void uid_expunge(const std::vector<std::uint32_t>& uids);
+  void expunge();
+  void noop();
+  // LOGOUT, then closes; the server closing right after BYE is fine.
+  void logout();
+
+  // Thread-safe: a call blocked in another thread fails with imap_error(closed).
+  void shutdown();
+
+private:
+  struct outgoing;
+  struct run_state;
+  struct body_sink;
+  using untagged_handler = std::function<void(const response&)>;
+
+  session(std::unique_ptr<transport> t, const connect_options& options);
+
+  void open();
+  void read_greeting();
+  void refresh_capabilities();
+  void start_tls();
+  void authenticate();
+  void enable_extensions();
+
+  outgoing make(const command& cmd, std::string what);
+  // Sends cmds pipelined under the one sending rule, reads until every one
+  // is answered, hands untagged data to on_untagged; returns the tagged
+  // replies in command order. NO and BAD are returned, not thrown.
+  std::vector<response> run(std::vector<outgoing>& cmds, const untagged_handler& on_untagged = {});
+  response run_one(const command& cmd, std::string what, const untagged_handler& on_untagged = {});
+  bool sendable(const run_state& st) const;
+  void send_ready(run_state& st);
+  void send_body(const outgoing& cmd);
+  void handle_common(const response& r, std::string_view what);
+
+  // One complete response; waiting_for names the command, for errors.
+  response read_response(std::string_view waiting_for);
+  void feed_some();
+
+  void write(std::string_view bytes);
+  void flush();
+  void trace_out(std::string_view text);
+  void check_usable() const;
+  void expect_ok(const response& r, std::string_view what);
+  [[noreturn]] void fail_reply(const response& r, std::string_view what);
+
+  std::unique_ptr<transport> transport_;
+  connect_options options_;
+  response_parser parser_;
+  tag_generator tags_{"A"};
+
+  std::set<std::string> capabilities_;
+  bool preauth_ = false;
+  bool condstore_ = false;
+  bool qresync_ = false;
+  bool logging_out_ = false;
+  bool bye_seen_ = false;
+  // Why no further command may run ("logged out", ...); empty while usable.
+  std::string closed_reason_;
+  std::string selected_;
+
+  std::string wbuf_;
+  std::vector<char> rbuf_;
+  std::size_t rpos_ = 0;
+  std::size_t rend_ = 0;
+  std::uint64_t literal_left_ = 0; // bytes of a server literal still to feed
+  std::string line_tail_;          // last bytes of the current line, to spot "{n}"
+  std::string trace_line_;         // the response being received, for the trace
+};
+
+} // namespace oimap::protocol

@@ -1,0 +1,417 @@
+// Maildir folder operations: scan, deliver, rename for flags and uids, remove, read.
+#include "storage/maildir_folder.hpp"
+
+#include "storage/maildir_name.hpp"
+#include "storage/storage_error.hpp"
+
+#include <array>
+#include <cerrno>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace oimap::storage {
+namespace {
+
+constexpr size_t buffer_size = 64 * 1024;
+
+const char* subdir(bool in_new) {
+  return in_new ? "new" : "cur";
+}
+
+std::string key_of(std::string_view filename, bool windows_compatible) {
+  // parse_name's key without the md5 work: everything before "<sep>2,".
+  const char marker[] = {info_separator(windows_compatible), '2', ','};
+  return std::string(filename.substr(0, filename.find(std::string_view(marker, 3))));
+}
+
+struct dir_closer {
+  void operator()(DIR* d) const { ::closedir(d); }
+};
+using dir_ptr = std::unique_ptr<DIR, dir_closer>;
+
+// Calls fn(name) for each regular, non-dot file of dir. Uses d_type and
+// only stats when the file system does not report it (or for symlinks,
+// which count when they point at a file).
+template <class Fn> void for_each_file(const std::filesystem::path& dir, Fn&& fn) {
+  dir_ptr d(::opendir(dir.c_str()));
+  if (!d)
+    throw_errno("read directory", dir, errno);
+  int dfd = ::dirfd(d.get());
+  for (;;) {
+    errno = 0;
+    dirent* e = ::readdir(d.get());
+    if (!e) {
+      if (errno != 0)
+        throw_errno("read directory", dir, errno);
+      return;
+    }
+    if (e->d_name[0] == '.')
+      continue;
+    if (e->d_type != DT_REG) {
+      if (e->d_type != DT_UNKNOWN && e->d_type != DT_LNK)
+        continue;
+      struct stat st;
+      if (::fstatat(dfd, e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
+        continue;
+    }
+    fn(std::string_view(e->d_name));
+  }
+}
+
+} // namespace
+
+// ---- message_writer ---------------------------------------------------------
+
+message_writer::message_writer(maildir_folder* folder, unique_fd fd, std::filesystem::path tmp_path,
+                               std::string unique)
+    : folder_(folder), fd_(std::move(fd)), tmp_path_(std::move(tmp_path)),
+      unique_(std::move(unique)), finished_(false) {
+  buffer_.reserve(buffer_size + 1024);
+}
+
+message_writer::message_writer(message_writer&& o) noexcept
+    : folder_(o.folder_), fd_(std::move(o.fd_)), tmp_path_(std::move(o.tmp_path_)),
+      unique_(std::move(o.unique_)), converter_(o.converter_), buffer_(std::move(o.buffer_)),
+      finished_(o.finished_) {
+  o.finished_ = true;
+}
+
+message_writer& message_writer::operator=(message_writer&& o) noexcept {
+  if (this != &o) {
+    abort();
+    folder_ = o.folder_;
+    fd_ = std::move(o.fd_);
+    tmp_path_ = std::move(o.tmp_path_);
+    unique_ = std::move(o.unique_);
+    converter_ = o.converter_;
+    buffer_ = std::move(o.buffer_);
+    finished_ = o.finished_;
+    o.finished_ = true;
+  }
+  return *this;
+}
+
+message_writer::~message_writer() {
+  abort();
+}
+
+void message_writer::flush() {
+  write_all(fd_.get(), buffer_, tmp_path_);
+  buffer_.clear();
+}
+
+void message_writer::write(std::string_view wire_chunk) {
+  if (finished_)
+    throw storage_error("cannot write " + tmp_path_.string() + ": message already finished");
+  // Convert in slices so the buffer stays bounded however big the chunk.
+  while (!wire_chunk.empty()) {
+    std::string_view slice = wire_chunk.substr(0, buffer_size);
+    wire_chunk.remove_prefix(slice.size());
+    converter_.convert(slice, buffer_);
+    if (buffer_.size() >= buffer_size)
+      flush();
+  }
+}
+
+std::string message_writer::commit(std::uint32_t uid, flag_set flags, const delivery_times& times) {
+  if (finished_)
+    throw storage_error("cannot commit " + tmp_path_.string() + ": message already finished");
+  try {
+    converter_.finish(buffer_);
+    flush();
+    if (times.mtime) {
+      struct timespec ts[2];
+      ts[0].tv_sec = ts[1].tv_sec = static_cast<time_t>(*times.mtime);
+      ts[0].tv_nsec = ts[1].tv_nsec = 0;
+      if (::futimens(fd_.get(), ts) != 0)
+        throw_errno("set the time of", tmp_path_, errno);
+    }
+    if (folder_->opts_.fsync && ::fsync(fd_.get()) != 0)
+      throw_errno("fsync", tmp_path_, errno);
+    if (int err = fd_.close())
+      throw_errno("write", tmp_path_, err);
+
+    std::string unique = unique_;
+    if (times.name_time) {
+      name_origin origin = next_name_origin();
+      origin.time = *times.name_time;
+      unique = unique_part(origin);
+    }
+    const bool windows = folder_->opts_.windows_compatible;
+    std::string filename = format_name(unique, uid, folder_->md5_, flags, windows);
+    const bool in_new = !flags.has(flag::seen);
+    std::filesystem::path dest = folder_->dir_ / subdir(in_new) / filename;
+    if (int err = rename_no_replace(tmp_path_, dest))
+      throw_errno("rename " + tmp_path_.string() + " to", dest, err);
+    finished_ = true;
+    std::string key = key_of(filename, windows);
+    folder_->add_file(key, {in_new, std::move(filename)});
+    return key;
+  } catch (...) {
+    abort();
+    throw;
+  }
+}
+
+void message_writer::abort() noexcept {
+  if (finished_)
+    return;
+  finished_ = true;
+  fd_.close();
+  buffer_.clear();
+  ::unlink(tmp_path_.c_str());
+}
+
+// ---- message_reader ---------------------------------------------------------
+
+message_reader::message_reader(unique_fd fd, std::filesystem::path path)
+    : fd_(std::move(fd)), path_(std::move(path)), in_(buffer_size) {}
+
+size_t message_reader::read_at(std::uint64_t offset) {
+  for (;;) {
+    ssize_t n = ::pread(fd_.get(), in_.data(), in_.size(), static_cast<off_t>(offset));
+    if (n >= 0)
+      return static_cast<size_t>(n);
+    if (errno != EINTR)
+      throw_errno("read", path_, errno);
+  }
+}
+
+std::uint64_t message_reader::wire_size() {
+  if (!wire_size_) {
+    wire_size_counter counter;
+    std::uint64_t offset = 0;
+    while (size_t n = read_at(offset)) {
+      counter.feed(std::string_view(in_.data(), n));
+      offset += n;
+    }
+    wire_size_ = counter.size();
+  }
+  return *wire_size_;
+}
+
+std::string_view message_reader::next() {
+  size_t n = read_at(offset_);
+  offset_ += n;
+  out_.clear();
+  converter_.convert(std::string_view(in_.data(), n), out_);
+  return out_;
+}
+
+// ---- maildir_folder ---------------------------------------------------------
+
+maildir_folder::maildir_folder(std::filesystem::path dir, std::string_view visible_name,
+                               maildir_options opts)
+    : dir_(std::move(dir)), md5_(folder_md5(visible_name)), opts_(opts) {}
+
+std::filesystem::path maildir_folder::file_path(const location& loc) const {
+  return dir_ / subdir(loc.in_new) / loc.filename;
+}
+
+std::vector<local_entry> maildir_folder::scan() {
+  std::array<std::vector<std::string>, 2> names; // new/, cur/
+  for (bool in_new : {true, false})
+    for_each_file(dir_ / subdir(in_new),
+                  [&](std::string_view name) { names[in_new ? 0 : 1].emplace_back(name); });
+  const size_t total = names[0].size() + names[1].size();
+  std::vector<local_entry> out;
+  out.reserve(total);
+  file_map files;
+  files.reserve(total);
+  for (bool in_new : {true, false}) {
+    for (std::string& name : names[in_new ? 0 : 1]) {
+      name_fields p = parse_name_fields(name, md5_, opts_.windows_compatible);
+      auto [it, inserted] = files.try_emplace(std::string(p.key), location{in_new, name});
+      if (!inserted) {
+        // A '/' can never be in a file name, so this cannot clash with a real key.
+        std::string key = std::string(subdir(in_new)) + "/" + name;
+        it = files.try_emplace(std::move(key), location{in_new, name}).first;
+      }
+      out.push_back({it->first, p.uid, p.flags, in_new, std::move(name)});
+    }
+  }
+  std::lock_guard lock(mutex_);
+  files_ = std::move(files);
+  return out;
+}
+
+message_writer maildir_folder::begin_message() {
+  // The tmp/ name is the unique part of the final name: unique by
+  // construction, and O_EXCL refuses to reuse a leftover from a crash.
+  for (int attempt = 0;; ++attempt) {
+    std::string unique = unique_part(next_name_origin());
+    std::filesystem::path tmp = dir_ / "tmp" / unique;
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+      return message_writer(this, unique_fd(fd), std::move(tmp), std::move(unique));
+    // EEXIST only if a crashed process with our pid left this name; the
+    // counter moves on, so retrying a few times gets a fresh one.
+    if (errno != EEXIST || attempt == 8)
+      throw_errno("create", tmp, errno);
+  }
+}
+
+void maildir_folder::add_file(std::string key, location loc) {
+  std::lock_guard lock(mutex_);
+  files_.insert_or_assign(std::move(key), std::move(loc));
+}
+
+maildir_folder::file_map::iterator maildir_folder::relocate_locked(std::string_view key) {
+  // Keys made of "<dir>/<filename>" for duplicates are exact file names.
+  if (size_t slash = key.find('/'); slash != std::string_view::npos) {
+    std::string_view dir = key.substr(0, slash);
+    location loc{dir == "new", std::string(key.substr(slash + 1))};
+    struct stat st;
+    if ((dir == "new" || dir == "cur") && ::stat(file_path(loc).c_str(), &st) == 0)
+      return files_.insert_or_assign(std::string(key), std::move(loc)).first;
+    return files_.end();
+  }
+  std::optional<location> found;
+  for (bool in_new : {true, false}) {
+    for_each_file(dir_ / subdir(in_new), [&](std::string_view name) {
+      if (!found && name.starts_with(key) && key_of(name, opts_.windows_compatible) == key)
+        found = location{in_new, std::string(name)};
+    });
+  }
+  if (!found) {
+    if (auto it = files_.find(key); it != files_.end())
+      files_.erase(it);
+    return files_.end();
+  }
+  return files_.insert_or_assign(std::string(key), std::move(*found)).first;
+}
+
+maildir_folder::file_map::iterator maildir_folder::find_locked(std::string_view key) {
+  auto it = files_.find(key);
+  if (it != files_.end())
+    return it;
+  it = relocate_locked(key);
+  if (it == files_.end())
+    throw message_not_found("no message " + std::string(key) + " in " + dir_.string());
+  return it;
+}
+
+void maildir_folder::set_flags(std::string_view key, flag_set flags) {
+  std::lock_guard lock(mutex_);
+  const bool windows = opts_.windows_compatible;
+  for (int attempt = 0;; ++attempt) {
+    auto it = find_locked(key);
+    location& loc = it->second;
+    flag_set current = parse_name(loc.filename, md5_, windows).flags;
+    const bool to_new = !flags.has(flag::seen);
+    if (current == flags && loc.in_new == to_new)
+      return;
+    // Like OfflineIMAP, a move between new/ and cur/ alone keeps the name.
+    location target{to_new, current == flags ? loc.filename
+                                             : name_with_flags(loc.filename, flags, windows)};
+    int err = rename_no_replace(file_path(loc), file_path(target));
+    if (err == 0) {
+      loc = std::move(target);
+      return;
+    }
+    if (err == ENOENT && attempt == 0) {
+      // Renamed by someone else since the scan: find it again and retry.
+      if (relocate_locked(key) == files_.end())
+        throw message_not_found("no message " + std::string(key) + " in " + dir_.string());
+      continue;
+    }
+    throw_errno("rename " + file_path(loc).string() + " to", file_path(target), err);
+  }
+}
+
+std::string maildir_folder::set_uid(std::string_view key, std::uint32_t uid) {
+  std::lock_guard lock(mutex_);
+  const bool windows = opts_.windows_compatible;
+  for (int attempt = 0;; ++attempt) {
+    auto it = find_locked(key);
+    const location& loc = it->second;
+    std::string old_key = key_of(loc.filename, windows);
+    std::string new_key = key_with_uid(old_key, uid, md5_);
+    if (new_key == old_key && it->first == new_key)
+      return new_key; // already named so (a repeat after a crash)
+    location target{loc.in_new, new_key + loc.filename.substr(old_key.size())};
+    if (auto other = files_.find(new_key); other != files_.end() && other != it)
+      throw storage_error("cannot rename " + file_path(loc).string() + " to "
+                          + file_path(target).string() + ": message " + new_key
+                          + " already exists in " + dir_.string());
+    // The name may already be right while the map key is not (a duplicate).
+    int err =
+        target.filename == loc.filename ? 0 : rename_no_replace(file_path(loc), file_path(target));
+    if (err == 0) {
+      files_.erase(it);
+      files_.insert_or_assign(new_key, std::move(target));
+      return new_key;
+    }
+    if (err == ENOENT && attempt == 0) {
+      if (relocate_locked(key) == files_.end())
+        throw message_not_found("no message " + std::string(key) + " in " + dir_.string());
+      continue;
+    }
+    throw_errno("rename " + file_path(loc).string() + " to", file_path(target), err);
+  }
+}
+
+void maildir_folder::remove(std::string_view key) {
+  std::lock_guard lock(mutex_);
+  for (int attempt = 0;; ++attempt) {
+    auto it = files_.find(key);
+    if (it == files_.end()) {
+      it = relocate_locked(key);
+      if (it == files_.end())
+        return; // already gone: deleting is idempotent
+    }
+    std::filesystem::path p = file_path(it->second);
+    if (::unlink(p.c_str()) == 0) {
+      files_.erase(it);
+      return;
+    }
+    int err = errno;
+    if (err == ENOENT && attempt == 0) {
+      files_.erase(it); // look again under its current name
+      continue;
+    }
+    if (err == ENOENT)
+      return;
+    throw_errno("remove", p, err);
+  }
+}
+
+message_reader maildir_folder::open(std::string_view key) {
+  std::lock_guard lock(mutex_);
+  for (int attempt = 0;; ++attempt) {
+    auto it = find_locked(key);
+    std::filesystem::path p = file_path(it->second);
+    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0)
+      return message_reader(unique_fd(fd), std::move(p));
+    int err = errno;
+    if (err == ENOENT && attempt == 0) {
+      files_.erase(it);
+      continue;
+    }
+    if (err == ENOENT)
+      throw message_not_found("no message " + std::string(key) + " in " + dir_.string());
+    throw_errno("open", p, err);
+  }
+}
+
+std::optional<std::filesystem::path> maildir_folder::path_of(std::string_view key) {
+  std::lock_guard lock(mutex_);
+  auto it = files_.find(key);
+  if (it == files_.end())
+    it = relocate_locked(key);
+  if (it == files_.end())
+    return std::nullopt;
+  return file_path(it->second);
+}
+
+void maildir_folder::sync_dirs() {
+  if (!opts_.fsync)
+    return;
+  fsync_dir(dir_ / "new");
+  fsync_dir(dir_ / "cur");
+}
+
+} // namespace oimap::storage

@@ -1,0 +1,173 @@
+// One Maildir folder: scanning, streaming delivery, flag/uid renames, removal, reading.
+#pragma once
+
+#include "storage/flags.hpp"
+#include "storage/line_endings.hpp"
+#include "storage/posix_io.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace oimap::storage {
+
+struct maildir_options {
+  bool fsync = true; // fsync message files before their rename, and dirs in sync_dirs()
+  bool windows_compatible = false; // '!' instead of ':' before the flags
+};
+
+// One message file as scan() found it.
+struct local_entry {
+  std::string key;                  // stable id: the name before its flags (see maildir_name.hpp)
+  std::optional<std::uint32_t> uid; // only if the name's FMD5 is this folder's
+  flag_set flags;
+  bool in_new = false; // in new/ rather than cur/
+  std::string filename;
+};
+
+// Optional timestamps for a delivery (filename_use_mail_timestamp,
+// utime_from_header), both in seconds since the epoch.
+struct delivery_times {
+  std::optional<std::int64_t> name_time; // the <time> of the file name; default: now
+  std::optional<std::int64_t> mtime;     // the file's mtime; default: untouched
+};
+
+class maildir_folder;
+
+// Streams one message from the wire into tmp/, then renames it into place.
+// The body goes to disk as it arrives (CRLF -> LF, through a 64 KiB buffer),
+// so a message is never held whole in memory. Destroying a writer that was
+// not committed removes its tmp/ file. The folder must outlive it.
+class message_writer {
+public:
+  message_writer(message_writer&& o) noexcept;
+  message_writer& operator=(message_writer&& o) noexcept;
+  message_writer(const message_writer&) = delete;
+  message_writer& operator=(const message_writer&) = delete;
+  ~message_writer();
+
+  // Appends a chunk of the message in wire form (CRLF line ends).
+  void write(std::string_view wire_chunk);
+  // Flushes, fsyncs if the folder's fsync option is on, and renames the file
+  // into cur/ (flags with S) or new/ under its OfflineIMAP name. Returns the
+  // message's key. On failure the tmp/ file is removed and storage_error thrown.
+  std::string commit(std::uint32_t uid, flag_set flags, const delivery_times& times = {});
+  // Removes the tmp/ file; harmless after commit or a previous abort.
+  void abort() noexcept;
+
+  const std::filesystem::path& tmp_path() const { return tmp_path_; }
+
+private:
+  friend class maildir_folder;
+  message_writer(maildir_folder* folder, unique_fd fd, std::filesystem::path tmp_path,
+                 std::string unique);
+  void flush();
+
+  maildir_folder* folder_ = nullptr;
+  unique_fd fd_;
+  std::filesystem::path tmp_path_;
+  std::string unique_; // the <time>_<seq>.<pid>.<host> part, also the tmp/ name
+  crlf_to_lf converter_;
+  std::string buffer_;
+  bool finished_ = true;
+};
+
+// Reads one message file in wire form (LF -> CRLF), chunk by chunk. It holds
+// the file open, so a rename by a mail reader meanwhile does not disturb it.
+class message_reader {
+public:
+  // The size of the wire form: the APPEND literal length. The first call
+  // reads the file once; reading position is unaffected.
+  std::uint64_t wire_size();
+  // The next chunk in wire form, or an empty view at the end. The view is
+  // valid until the next call.
+  std::string_view next();
+  const std::filesystem::path& path() const { return path_; }
+
+private:
+  friend class maildir_folder;
+  message_reader(unique_fd fd, std::filesystem::path path);
+  size_t read_at(std::uint64_t offset);
+
+  unique_fd fd_;
+  std::filesystem::path path_;
+  std::vector<char> in_;
+  std::string out_;
+  lf_to_crlf converter_;
+  std::uint64_t offset_ = 0;
+  std::optional<std::uint64_t> wire_size_;
+};
+
+// Thread-safety: the key -> file map is guarded by a mutex, so writers may
+// commit and different keys may be changed from several threads at once.
+// Two concurrent operations on the same key are not supported.
+class maildir_folder {
+public:
+  // dir holds cur/ new/ tmp/; visible_name is the name after nametrans,
+  // whose md5 is the FMD5 in file names.
+  maildir_folder(std::filesystem::path dir, std::string_view visible_name, maildir_options opts);
+  maildir_folder(const maildir_folder&) = delete;
+  maildir_folder& operator=(const maildir_folder&) = delete;
+
+  const std::filesystem::path& path() const { return dir_; }
+  const std::string& md5() const { return md5_; }
+
+  // Lists new/ then cur/ (regular files only, dot-files ignored), one
+  // readdir per directory and no stat unless the file system leaves the
+  // type unknown. Replaces the key map the operations below use. Should two
+  // files share a key (a copied file), the second gets key "<dir>/<filename>".
+  std::vector<local_entry> scan();
+
+  // Starts a delivery: creates a tmp/ file with O_CREAT|O_EXCL, mode 0600.
+  message_writer begin_message();
+
+  // Renames the file to carry flags: into cur/ if they include S, else new/
+  // (as OfflineIMAP does). No-op when nothing would change.
+  void set_flags(std::string_view key, flag_set flags);
+  // After an upload: renames the file so its key carries ",U=<uid>,FMD5=<ours>"
+  // (foreign U= and FMD5= fields replaced, the rest kept). Returns the new key.
+  std::string set_uid(std::string_view key, std::uint32_t uid);
+  // Deletes the message; a file already gone is not an error.
+  void remove(std::string_view key);
+  // Opens the message for reading in wire form.
+  message_reader open(std::string_view key);
+  // Current full path of a message, if the key is known.
+  std::optional<std::filesystem::path> path_of(std::string_view key);
+
+  // fsyncs new/ and cur/ so the renames and unlinks so far are durable.
+  // Meant to be called once per batch; does nothing when fsync is off.
+  void sync_dirs();
+
+private:
+  friend class message_writer;
+  struct location {
+    bool in_new = false;
+    std::string filename;
+  };
+  struct string_hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using file_map = std::unordered_map<std::string, location, string_hash, std::equal_to<>>;
+
+  std::filesystem::path file_path(const location& loc) const;
+  // Finds key in the map, else re-reads new/ and cur/ for it (the file may
+  // have been renamed by a mail reader since the scan). Caller holds mutex_.
+  file_map::iterator find_locked(std::string_view key);
+  file_map::iterator relocate_locked(std::string_view key);
+  // Records a file a writer has just renamed into place.
+  void add_file(std::string key, location loc);
+
+  std::filesystem::path dir_;
+  std::string md5_;
+  maildir_options opts_;
+  std::mutex mutex_;
+  file_map files_;
+};
+
+} // namespace oimap::storage

@@ -1,0 +1,52 @@
+// Thin POSIX helpers for the Maildir code: an owning fd, full writes, renames, fsync.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace oimap::storage {
+
+// "cannot <what> <path>: <strerror(err)>", the form every storage error takes.
+[[noreturn]] void throw_errno(std::string_view what, const std::filesystem::path& path, int err);
+
+// Owns one file descriptor; closes it (ignoring errors) unless released.
+class unique_fd {
+public:
+  unique_fd() = default;
+  explicit unique_fd(int fd) : fd_(fd) {}
+  unique_fd(unique_fd&& o) noexcept : fd_(o.release()) {}
+  unique_fd& operator=(unique_fd&& o) noexcept;
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+  ~unique_fd();
+
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  int release();
+  // Closes and reports the error close() returned (0 if none): on NFS a
+  // failed write may only show up here.
+  int close();
+
+private:
+  int fd_ = -1;
+};
+
+// Writes all of data, retrying partial writes and EINTR; throws on failure.
+void write_all(int fd, std::string_view data, const std::filesystem::path& path);
+
+// Reads up to size bytes, retrying EINTR; returns 0 at end of file.
+size_t read_some(int fd, char* buf, size_t size, const std::filesystem::path& path);
+
+// rename() that refuses to replace an existing target (errno EEXIST), so a
+// name clash can never silently destroy a message. Falls back to a checked
+// plain rename on file systems without RENAME_NOREPLACE. Returns 0 or errno.
+int rename_no_replace(const std::filesystem::path& from, const std::filesystem::path& to);
+
+// fsync a directory, making the renames and unlinks inside it durable.
+void fsync_dir(const std::filesystem::path& dir);
+
+// mkdir with the given mode; an existing directory is fine.
+void make_dir(const std::filesystem::path& dir, unsigned mode);
+
+} // namespace oimap::storage

@@ -1,0 +1,445 @@
+// End-to-end: the oimap binary against a private Dovecot, both directions.
+#include <catch2/catch.hpp>
+
+#include "support/sync_harness.hpp"
+
+#include <csignal>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace oimap::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string modseq(sync_env& env, const std::string& folder) {
+  auto r = env.server().doveadm({"mailbox", "status", "-u", "alice", "highestmodseq", folder});
+  return r.out;
+}
+
+// Starts oimap without waiting: for kill -9 tests and RSS measurements.
+struct child {
+  pid_t pid = -1;
+  explicit child(const std::vector<std::string>& argv) {
+    pid = ::fork();
+    if (pid == 0) {
+      int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, 0);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      std::vector<char*> args;
+      for (const auto& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+  }
+  // Waits for exit; returns {exit code or 128+signal, max RSS in KiB}.
+  std::pair<int, long> wait() {
+    int status = 0;
+    struct rusage ru {};
+    ::wait4(pid, &status, 0, &ru);
+    pid = -1;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return {code, ru.ru_maxrss};
+  }
+  bool running() {
+    int status = 0;
+    return ::waitpid(pid, &status, WNOHANG) == 0 ? true : (pid = -1, false);
+  }
+  ~child() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+std::size_t count_files(const fs::path& folder) { return maildir_files(folder).size(); }
+
+// Waits (with a deadline) until pred holds or the child exits.
+template <class Pred> bool wait_until(child& c, Pred pred, std::chrono::seconds limit = 60s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    if (!c.running())
+      return false;
+    std::this_thread::yield();
+  }
+  return false;
+}
+
+std::vector<std::string> oimap_argv(sync_env& env) {
+  return {oimap_binary().string(), "-c", env.config().string(), "-o"};
+}
+
+void require_same(sync_env& env, const std::string& folder, char sep = '.') {
+  auto server = maildir_messages(env.server_folder(folder));
+  auto local = maildir_messages(env.local_folder(folder, sep));
+  INFO("folder " << folder);
+  REQUIRE(server.size() == local.size());
+  REQUIRE(server == local);
+}
+
+void seed_nested(sync_env& env) {
+  auto& imap = env.imap();
+  REQUIRE(imap.command("CREATE Work").ok());
+  REQUIRE(imap.command("CREATE Work.Projects").ok());
+  REQUIRE(imap.append("INBOX", make_message("m1", "seen\r\n"), "\\Seen").ok());
+  REQUIRE(imap.append("INBOX", make_message("m2", "answered flagged\r\n"), "\\Answered \\Flagged").ok());
+  REQUIRE(imap.append("INBOX", make_message("m3", "draft\r\n"), "\\Draft").ok());
+  REQUIRE(imap.append("INBOX", make_message("m4", "deleted\r\n"), "\\Deleted").ok());
+  REQUIRE(imap.append("INBOX", make_message("m5", "no flags\r\n")).ok());
+  REQUIRE(imap.append("Work.Projects", make_message("p1", "nested\r\n"), "\\Seen \\Flagged").ok());
+  env.close_imap();
+}
+
+} // namespace
+
+TEST_CASE("initial sync of nested folders with all five flags, then a no-op rerun",
+          "[integration]") {
+  for (char sep : {'.', '/'}) {
+    DYNAMIC_SECTION("local sep " << sep) {
+      sync_env env;
+      env.write_config({}, std::string("sep = ") + sep + "\n");
+      seed_nested(env);
+      auto r = env.oimap({"-o"});
+      INFO(r.out << r.err);
+      REQUIRE(r.exit_code == 0);
+      require_same(env, "INBOX", sep);
+      require_same(env, "Work.Projects", sep);
+      require_same(env, "Work", sep);
+      auto flags = maildir_messages(env.local_folder("INBOX", sep));
+      std::set<std::string> seen;
+      for (const auto& m : flags)
+        seen.insert(m.flags);
+      CHECK(seen == std::set<std::string>{"S", "FR", "D", "T", ""});
+
+      const auto files_before = maildir_files(env.local_folder("INBOX", sep));
+      const auto modseq_before = modseq(env, "INBOX");
+      auto again = env.oimap({"-o"});
+      INFO(again.out << again.err);
+      REQUIRE(again.exit_code == 0);
+      CHECK(maildir_files(env.local_folder("INBOX", sep)) == files_before);
+      CHECK(modseq(env, "INBOX") == modseq_before);
+    }
+  }
+}
+
+TEST_CASE("changes on each side and on both sides meet", "[integration]") {
+  sync_env env;
+  auto& imap = env.imap();
+  for (int i = 1; i <= 4; ++i)
+    REQUIRE(imap.append("INBOX", make_message("c" + std::to_string(i), "body\r\n")).ok());
+  env.close_imap();
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  require_same(env, "INBOX");
+
+  // Server: a new message, a flag on c1, c2 deleted, c4 flagged.
+  auto& s = env.imap();
+  REQUIRE(s.append("INBOX", make_message("server-new", "from server\r\n"), "\\Seen").ok());
+  REQUIRE(s.command("SELECT INBOX").ok());
+  REQUIRE(s.command("UID STORE 1 +FLAGS (\\Flagged)").ok());
+  REQUIRE(s.command("UID STORE 2 +FLAGS (\\Deleted)").ok());
+  REQUIRE(s.command("EXPUNGE").ok());
+  REQUIRE(s.command("UID STORE 4 +FLAGS (\\Flagged)").ok());
+  env.close_imap();
+
+  // Local: a new message, c3 read (S), c4 replied (R): c4 changed on both sides.
+  const auto inbox = env.local_folder("INBOX");
+  write_file(inbox / "new" / "1700000000.local1.host", lf(make_message("local-new", "from local\r\n")));
+  for (auto& [name, path] : maildir_files(inbox)) {
+    auto body = read_file(path);
+    std::string flags;
+    if (body.find("Subject: c3") != std::string::npos)
+      flags = "S";
+    else if (body.find("Subject: c4") != std::string::npos)
+      flags = "R";
+    else
+      continue;
+    auto base = name.substr(0, name.find(":2,"));
+    fs::rename(path, inbox / "cur" / (base + ":2," + flags));
+  }
+
+  auto r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  require_same(env, "INBOX");
+  auto msgs = maildir_messages(inbox);
+  REQUIRE(msgs.size() == 5); // c1 c3 c4 + server-new + local-new; c2 gone
+  auto flags_of = [&](const std::string& subject) {
+    for (const auto& m : msgs)
+      if (m.body.find("Subject: " + subject + "\n") != std::string::npos)
+        return m.flags;
+    return std::string("missing");
+  };
+  CHECK(flags_of("c1") == "F");
+  CHECK(flags_of("c2") == "missing");
+  CHECK(flags_of("c3") == "S");
+  CHECK(flags_of("c4") == "FR");
+  CHECK(flags_of("server-new") == "S");
+  CHECK(flags_of("local-new") == "");
+
+  // Local deletion reaches the server.
+  for (auto& [name, path] : maildir_files(inbox))
+    if (read_file(path).find("Subject: c3\n") != std::string::npos)
+      fs::remove(path);
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  require_same(env, "INBOX");
+  CHECK(maildir_messages(env.server_folder("INBOX")).size() == 4);
+
+  // And then nothing more to do.
+  const auto files = maildir_files(inbox);
+  const auto ms = modseq(env, "INBOX");
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  CHECK(maildir_files(inbox) == files);
+  CHECK(modseq(env, "INBOX") == ms);
+}
+
+TEST_CASE("bodies are copied byte for byte both ways", "[integration]") {
+  sync_env env;
+  std::string binary;
+  for (int i = 0; i < 3000; ++i)
+    binary.push_back(static_cast<char>(0x80 + (i * 7) % 0x7f)); // 8-bit, no NUL/CR/LF
+  std::string big = make_message("big", "");
+  while (big.size() < 20 * 1024 * 1024)
+    big += "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefg\r\n";
+  const std::vector<std::string> bodies = {
+    make_message("utf8", "Grüße aus Köln, 日本語のテキスト, emoji 🎉\r\n"),
+    make_message("bare-lf", "line one\nline two\r\nline three\n"),
+    make_message("no-final-newline", "the end"),
+    "From: a@b\r\nSubject: binary\r\nMIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\n"
+    "Content-Transfer-Encoding: 8bit\r\n\r\n" + binary + "\r\n",
+    big,
+  };
+  auto& imap = env.imap();
+  for (const auto& b : bodies)
+    REQUIRE(imap.append("INBOX", b).ok());
+  env.close_imap();
+  auto r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  require_same(env, "INBOX");
+
+  // Upload direction: the same kinds of bodies written locally.
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  int n = 0;
+  for (const auto& b : bodies)
+    write_file(env.local_folder("Sent") / "new" / ("1700000000.up" + std::to_string(++n) + ".host"),
+               lf(b));
+  fs::create_directories(env.local_folder("Sent") / "cur");
+  fs::create_directories(env.local_folder("Sent") / "tmp");
+  r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  require_same(env, "Sent");
+  // Every uploaded file now carries its UID; a rerun uploads nothing more.
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  CHECK(maildir_messages(env.server_folder("Sent")).size() == bodies.size());
+}
+
+TEST_CASE("a 20 MB message is streamed, not held in memory", "[integration]") {
+  sync_env env;
+  auto& imap = env.imap();
+  REQUIRE(imap.append("INBOX", make_message("small", "small\r\n")).ok());
+  env.close_imap();
+  child small(oimap_argv(env));
+  auto [small_code, small_rss] = small.wait();
+  REQUIRE(small_code == 0);
+
+  std::string big = make_message("big", "");
+  while (big.size() < 20 * 1024 * 1024)
+    big += "The quick brown fox jumps over the lazy dog, again and again and again.\r\n";
+  REQUIRE(env.imap().append("INBOX", big).ok());
+  env.close_imap();
+  child run(oimap_argv(env));
+  auto [code, rss] = run.wait();
+  REQUIRE(code == 0);
+  require_same(env, "INBOX");
+  INFO("max RSS without the big message " << small_rss << " KiB, with it " << rss << " KiB");
+  // Held even once, the 20 MB body would add 20 MB to the peak.
+  CHECK(rss - small_rss < 12 * 1024);
+}
+
+TEST_CASE("maxconnections = 3 really uses 3 connections", "[integration]") {
+  sync_env env;
+  env.write_config("maxconnections = 3\n");
+  auto& imap = env.imap();
+  for (const char* f : {"A", "B", "C", "D", "E", "F"}) {
+    REQUIRE(imap.command(std::string("CREATE ") + f).ok());
+    for (int i = 0; i < 30; ++i)
+      REQUIRE(imap.append(f, make_message(std::string(f) + std::to_string(i), "x\r\n")).ok());
+  }
+  env.close_imap();
+  auto r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.err.substr(0, 4000));
+  REQUIRE(r.exit_code == 0);
+  // Every session's trace shows its own LOGIN/AUTHENTICATE exchange.
+  std::size_t logins = 0;
+  for (std::size_t pos = 0; (pos = r.err.find("AUTHENTICATE PLAIN", pos)) != std::string::npos; ++pos)
+    ++logins;
+  for (std::size_t pos = 0; (pos = r.err.find(" LOGIN ", pos)) != std::string::npos; ++pos)
+    ++logins;
+  CHECK(logins == 3);
+  for (const char* f : {"A", "B", "C", "D", "E", "F"})
+    require_same(env, f);
+}
+
+TEST_CASE("-d imap never shows the password", "[integration]") {
+  sync_env env;
+  env.server().add_user("alice", "S3cr3t-P4ss;#");
+  env.write_config({}, {}, {}, "S3cr3t-P4ss;#");
+  auto r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.err.substr(0, 2000));
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("AUTHENTICATE") != std::string::npos);
+  CHECK(r.err.find("S3cr3t") == std::string::npos);
+  // base64("\0alice\0S3cr3t-P4ss;#") and its prefix
+  CHECK(r.err.find("AGFsaWNlAFMzY3IzdC1QNHNzOyM=") == std::string::npos);
+  CHECK(r.err.find("AGFsaWNlAFMzY3Iz") == std::string::npos);
+}
+
+TEST_CASE("two accounts with maxsyncaccounts = 2", "[integration]") {
+  sync_env env;
+  env.server().add_user("bob", "pw2");
+  {
+    imap_dialogue a(env.server().port());
+    a.login("alice", "pw");
+    REQUIRE(a.append("INBOX", make_message("for-alice", "a\r\n")).ok());
+    imap_dialogue b(env.server().port());
+    b.login("bob", "pw2");
+    REQUIRE(b.append("INBOX", make_message("for-bob", "b\r\n")).ok());
+  }
+  const auto port = std::to_string(env.server().port());
+  const auto root = env.dir().string();
+  write_file(env.config(),
+             "[general]\naccounts = A, B\nmaxsyncaccounts = 2\nmetadata = " + root
+               + "/state\nui = basic\n\n[Account A]\nlocalrepository = AL\nremoterepository = AR\n"
+               "\n[Account B]\nlocalrepository = BL\nremoterepository = BR\n\n"
+               "[Repository AL]\ntype = Maildir\nlocalfolders = " + root + "/MailA\n\n"
+               "[Repository BL]\ntype = Maildir\nlocalfolders = " + root + "/MailB\n\n"
+               "[DEFAULT]\nremotehost = 127.0.0.1\nremoteport = " + port
+               + "\nssl = no\nstarttls = no\n\n"
+               "[Repository AR]\ntype = IMAP\nremoteuser = alice\nremotepass = pw\n\n"
+               "[Repository BR]\ntype = IMAP\nremoteuser = bob\nremotepass = pw2\n");
+  auto r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  auto a = maildir_messages(env.dir() / "MailA" / "INBOX");
+  auto b = maildir_messages(env.dir() / "MailB" / "INBOX");
+  REQUIRE(a.size() == 1);
+  REQUIRE(b.size() == 1);
+  CHECK(a[0].body.find("for-alice") != std::string::npos);
+  CHECK(b[0].body.find("for-bob") != std::string::npos);
+}
+
+TEST_CASE("wrong password and closed port: clear error, exit 1, local mail untouched",
+          "[integration]") {
+  sync_env env;
+  REQUIRE(env.imap().append("INBOX", make_message("keep", "keep me\r\n")).ok());
+  env.close_imap();
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  const auto before = maildir_files(env.local_folder("INBOX"));
+  REQUIRE(before.size() == 1);
+
+  env.write_config({}, {}, {}, "wrong-password");
+  auto r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("alice") != std::string::npos);
+  CHECK(r.err.find("wrong-password") == std::string::npos);
+  CHECK(maildir_files(env.local_folder("INBOX")) == before);
+
+  env.write_config();
+  env.server().stop();
+  r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("127.0.0.1") != std::string::npos);
+  CHECK(r.err.find("refused") != std::string::npos);
+  CHECK(maildir_files(env.local_folder("INBOX")) == before);
+}
+
+TEST_CASE("UIDVALIDITY change: exit 2, local mail untouched", "[integration]") {
+  sync_env env;
+  REQUIRE(env.imap().append("INBOX", make_message("v1", "one\r\n"), "\\Seen").ok());
+  env.close_imap();
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  const auto before = maildir_files(env.local_folder("INBOX"));
+  auto u = env.server().doveadm({"mailbox", "update", "-u", "alice", "--uid-validity", "4242", "INBOX"});
+  INFO(u.out << u.err);
+  REQUIRE(u.exit_code == 0);
+  auto r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("UIDVALIDITY") != std::string::npos);
+  CHECK(maildir_files(env.local_folder("INBOX")) == before);
+}
+
+TEST_CASE("kill -9 during an initial sync, then rerun: every message exactly once",
+          "[integration][crash]") {
+  for (std::size_t kill_at : {1u, 60u, 150u}) {
+    DYNAMIC_SECTION("killed after " << kill_at << " files") {
+      sync_env env;
+      auto& imap = env.imap();
+      for (int i = 0; i < 200; ++i)
+        REQUIRE(imap.append("INBOX", make_message("k" + std::to_string(i),
+                                                  std::string(2000 + i * 37, 'x') + "\r\n"))
+                  .ok());
+      env.close_imap();
+      {
+        child run(oimap_argv(env));
+        wait_until(run, [&] { return count_files(env.local_folder("INBOX")) >= kill_at; });
+        ::kill(run.pid, SIGKILL);
+        run.wait();
+      }
+      auto r = env.oimap({"-o"});
+      INFO(r.out << r.err);
+      REQUIRE(r.exit_code == 0);
+      require_same(env, "INBOX");
+      CHECK(maildir_messages(env.local_folder("INBOX")).size() == 200);
+    }
+  }
+}
+
+TEST_CASE("kill -9 during a two-way sync with uploads, then rerun: exactly once each side",
+          "[integration][crash]") {
+  for (std::size_t kill_at : {1u, 40u, 90u}) {
+    DYNAMIC_SECTION("killed after " << kill_at << " uploads") {
+      sync_env env;
+      auto& imap = env.imap();
+      for (int i = 0; i < 50; ++i)
+        REQUIRE(imap.append("INBOX", make_message("r" + std::to_string(i), "remote\r\n")).ok());
+      env.close_imap();
+      REQUIRE(env.oimap({"-o"}).exit_code == 0);
+      for (int i = 0; i < 120; ++i)
+        write_file(env.local_folder("INBOX") / "new" / ("1700000000.L" + std::to_string(i) + ".h"),
+                   lf(make_message("l" + std::to_string(i), std::string(3000, 'y') + "\r\n")));
+      REQUIRE(env.imap().append("INBOX", make_message("r-late", "late\r\n")).ok());
+      env.close_imap();
+      {
+        child run(oimap_argv(env));
+        wait_until(run, [&] {
+          return count_files(env.server_folder("INBOX")) >= 51 + kill_at;
+        });
+        ::kill(run.pid, SIGKILL);
+        run.wait();
+      }
+      auto r = env.oimap({"-o"});
+      INFO(r.out << r.err);
+      REQUIRE(r.exit_code == 0);
+      require_same(env, "INBOX");
+      auto msgs = maildir_messages(env.server_folder("INBOX"));
+      CHECK(msgs.size() == 171);
+      std::set<std::string> unique;
+      for (const auto& m : msgs)
+        unique.insert(m.body);
+      CHECK(unique.size() == msgs.size());
+    }
+  }
+}

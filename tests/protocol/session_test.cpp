@@ -1,0 +1,610 @@
+// The IMAP session against a private Dovecot on 127.0.0.1: login, TLS, mailbox commands, pipelining, traces.
+#include "protocol/command.hpp"
+#include "protocol/imap_error.hpp"
+#include "protocol/session.hpp"
+#include "support/dovecot_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace oimap::protocol;
+using oimap::storage::flag;
+using oimap::storage::flag_set;
+using oimap::test::private_dovecot;
+
+namespace {
+
+std::string password_of(const std::string& user) { return "pw-" + user + "-S3cret!"; }
+
+// Every user of the shared server: all added before the first login, since
+// Dovecot's passwd-file lookup rereads the file at most once a second.
+const char* const users[] = {"plain", "login", "wrong", "starttls", "untrusted", "imaps",
+                             "mbox", "msgs", "bulk", "size"};
+
+// One Dovecot with TLS (STARTTLS on port(), imaps on ssl_port()) for the
+// whole binary; each test case uses its own user, so tests stay independent.
+private_dovecot& dovecot() {
+  static private_dovecot d(private_dovecot::options{.ssl = true});
+  static bool users_added = [] {
+    for (const char* u : users)
+      d.add_user(u, password_of(u));
+    return true;
+  }();
+  (void)users_added;
+  return d;
+}
+
+std::string new_user(std::string_view name) {
+  REQUIRE(std::find(std::begin(users), std::end(users), name) != std::end(users));
+  dovecot();
+  return std::string(name);
+}
+
+struct trace_log {
+  std::vector<std::pair<char, std::string>> lines;
+  std::function<void(char, std::string_view)> callback() {
+    return [this](char dir, std::string_view line) { lines.emplace_back(dir, std::string(line)); };
+  }
+  bool contains(std::string_view needle) const {
+    return std::any_of(lines.begin(), lines.end(),
+                       [&](const auto& l) { return l.second.find(needle) != std::string::npos; });
+  }
+  // Index of the first line sent ('>') or received ('<') containing needle; npos if none.
+  std::size_t find(char dir, std::string_view needle) const {
+    for (std::size_t i = 0; i < lines.size(); ++i)
+      if (lines[i].first == dir && lines[i].second.find(needle) != std::string::npos)
+        return i;
+    return std::string::npos;
+  }
+  std::string text() const {
+    std::string out;
+    for (const auto& [d, l] : lines)
+      out += std::string(1, d) + " " + l + "\n";
+    return out;
+  }
+};
+
+connect_options options_for(const std::string& user, trace_log* log = nullptr) {
+  connect_options o;
+  o.host = "127.0.0.1";
+  o.port = dovecot().port();
+  o.timeout_seconds = 30;
+  o.user = user;
+  o.password = password_of(user);
+  if (log)
+    o.trace = log->callback();
+  return o;
+}
+
+std::unique_ptr<session> login(const std::string& user, trace_log* log = nullptr) {
+  return session::connect(options_for(user, log));
+}
+
+// The password must never reach a trace, neither as typed nor inside the
+// base64 SASL PLAIN response.
+void check_no_secrets(const trace_log& log, const std::string& user) {
+  const std::string pw = password_of(user);
+  const std::string plain = std::string("\0", 1) + user + std::string("\0", 1) + pw;
+  INFO(log.text());
+  CHECK_FALSE(log.contains(pw));
+  CHECK_FALSE(log.contains(base64_encode(plain)));
+  // Also any 12-character slice of it, in case of different framing.
+  const std::string b64 = base64_encode(plain);
+  for (std::size_t i = 0; i + 12 <= b64.size(); i += 4)
+    CHECK_FALSE(log.contains(b64.substr(i, 12)));
+}
+
+std::string make_message(const std::string& subject, const std::string& body) {
+  return "From: alice@example.com\r\nTo: bob@example.com\r\nSubject: " + subject
+         + "\r\nMessage-ID: <" + subject + "@oimap.test>\r\n\r\n" + body;
+}
+
+append_request request_for(const std::string& msg, flag_set flags = {}, std::string date = {}) {
+  append_request r;
+  r.flags = flags;
+  r.internaldate = std::move(date);
+  r.size = msg.size();
+  // Written in uneven pieces, as a file reader would.
+  r.produce = [msg](const std::function<void(std::string_view)>& write) {
+    std::string_view rest = msg;
+    std::size_t piece = 1;
+    while (!rest.empty()) {
+      auto n = std::min(piece, rest.size());
+      write(rest.substr(0, n));
+      rest.remove_prefix(n);
+      piece = piece * 3 + 7;
+    }
+  };
+  return r;
+}
+
+// Keeps every body, checking the call sequence the session promises.
+struct collecting_consumer : body_consumer {
+  std::map<std::uint32_t, std::string> bodies;
+  std::map<std::uint32_t, flag_set> flags;
+  std::map<std::uint32_t, std::string> dates;
+  std::string current;
+  int state = 0; // 0 idle, 1 in body, 2 ended awaiting message/discard
+  int discards = 0;
+  bool order_ok = true;
+
+  void begin(std::uint64_t size) override {
+    order_ok = order_ok && state == 0;
+    state = 1;
+    current.clear();
+    current.reserve(size);
+  }
+  void data(std::string_view chunk) override {
+    order_ok = order_ok && state == 1;
+    current.append(chunk);
+  }
+  void end() override {
+    order_ok = order_ok && state == 1;
+    state = 2;
+  }
+  void message(std::uint32_t uid, flag_set f, std::string date) override {
+    order_ok = order_ok && state == 2;
+    state = 0;
+    bodies[uid] = std::move(current);
+    flags[uid] = f;
+    dates[uid] = std::move(date);
+  }
+  void discard() override {
+    state = 0;
+    ++discards;
+  }
+};
+
+template <class F>
+imap_error error_of(F&& f) {
+  try {
+    f();
+  } catch (const imap_error& e) {
+    return e;
+  }
+  FAIL("no imap_error thrown");
+  return imap_error(error_kind::protocol, "unreachable");
+}
+
+} // namespace
+
+TEST_CASE("login with AUTHENTICATE PLAIN (SASL-IR) keeps the password out of the trace", "[session]") {
+  auto user = new_user("plain");
+  trace_log log;
+  auto s = login(user, &log);
+  INFO(log.text());
+  CHECK(s->has_capability("imap4rev1"));
+  CHECK(s->has_capability("UIDPLUS"));
+  CHECK(s->has_qresync());
+  CHECK(s->has_condstore());
+  // SASL-IR: the response rides on the command line, redacted.
+  CHECK(log.contains("AUTHENTICATE PLAIN <redacted>"));
+  CHECK(log.lines.at(0).second.rfind("* OK [CAPABILITY ", 0) == 0); // the greeting comes first
+  CHECK(log.contains("ENABLE CONDSTORE QRESYNC"));
+  s->noop();
+  s->logout();
+  check_no_secrets(log, user);
+  CHECK_THROWS_AS(s->noop(), imap_error);
+}
+
+TEST_CASE("login with the LOGIN command when asked to", "[session]") {
+  auto user = new_user("login");
+  trace_log log;
+  auto o = options_for(user, &log);
+  o.auth_mechanisms = {"LOGIN"};
+  auto s = session::connect(o);
+  INFO(log.text());
+  CHECK(log.find('>', " LOGIN " + user + " <password>") != std::string::npos);
+  CHECK_FALSE(log.contains("AUTHENTICATE"));
+  s->noop();
+  check_no_secrets(log, user);
+}
+
+TEST_CASE("a wrong password is an auth error naming user and server", "[session]") {
+  auto user = new_user("wrong");
+  for (std::string mech : {"PLAIN", "LOGIN"}) {
+    trace_log log;
+    auto o = options_for(user, &log);
+    o.password = "not-the-password";
+    o.auth_mechanisms = {mech};
+    auto e = error_of([&] { session::connect(o); });
+    CHECK(e.kind() == error_kind::auth);
+    CHECK(e.code() == "AUTHENTICATIONFAILED");
+    CHECK(std::string(e.what())
+          == "login failed for user " + user + " on 127.0.0.1:" + std::to_string(dovecot().port())
+               + ": [AUTHENTICATIONFAILED] Authentication failed.");
+    CHECK_FALSE(log.contains("not-the-password"));
+    CHECK_THAT(e.what(), !Catch::Contains("not-the-password"));
+  }
+}
+
+TEST_CASE("a closed port is a connect error", "[session]") {
+  auto o = options_for("nobody");
+  o.port = oimap::test::free_port();
+  auto e = error_of([&] { session::connect(o); });
+  CHECK(e.kind() == error_kind::connect);
+  CHECK(std::string(e.what()) == "cannot connect to 127.0.0.1:" + std::to_string(o.port) + ": Connection refused");
+}
+
+TEST_CASE("STARTTLS upgrades with verification before any credential is sent", "[session][tls]") {
+  auto user = new_user("starttls");
+  trace_log log;
+  auto o = options_for(user, &log);
+  o.host = "localhost";
+  o.starttls = true;
+  o.cafile = dovecot().ca_file().string();
+  auto s = session::connect(o);
+  INFO(log.text());
+  auto starttls = log.find('>', " STARTTLS");
+  auto capability = log.find('>', " CAPABILITY");
+  auto auth = log.find('>', " AUTHENTICATE PLAIN <redacted>");
+  REQUIRE(starttls != std::string::npos);
+  REQUIRE(auth != std::string::npos);
+  // Capabilities are asked again over TLS, and now lack STARTTLS.
+  CHECK(starttls < capability);
+  CHECK(capability < auth);
+  CHECK_FALSE(s->has_capability("STARTTLS"));
+  CHECK(s->select("INBOX", false).uidvalidity != 0);
+  check_no_secrets(log, user);
+}
+
+TEST_CASE("STARTTLS fails on an untrusted certificate without sending credentials", "[session][tls]") {
+  auto user = new_user("untrusted");
+  trace_log log;
+  auto o = options_for(user, &log);
+  o.host = "localhost";
+  o.starttls = true; // and no cafile: the system store does not know our CA
+  auto e = error_of([&] { session::connect(o); });
+  CHECK(e.kind() == error_kind::tls);
+  CHECK_THAT(e.what(), Catch::StartsWith("TLS certificate verify failed for localhost:"));
+  CHECK_FALSE(log.contains("AUTHENTICATE"));
+  CHECK_FALSE(log.contains("LOGIN " + user));
+}
+
+TEST_CASE("implicit TLS verifies an IP address against the IP SAN", "[session][tls]") {
+  auto user = new_user("imaps");
+  auto o = options_for(user);
+  o.port = dovecot().ssl_port();
+  o.ssl = true;
+  o.cafile = dovecot().ca_file().string();
+  auto s = session::connect(o);
+  CHECK(s->status("INBOX").uidvalidity != 0);
+}
+
+TEST_CASE("STARTTLS not offered fails closed, never falling back to plaintext", "[session][tls]") {
+  private_dovecot plain; // ssl = no: no STARTTLS in the capabilities
+  plain.add_user("carol", "carol-pw");
+  trace_log log;
+  connect_options o;
+  o.host = "127.0.0.1";
+  o.port = plain.port();
+  o.starttls = true;
+  o.user = "carol";
+  o.password = "carol-pw";
+  o.trace = log.callback();
+  auto e = error_of([&] { session::connect(o); });
+  CHECK(e.kind() == error_kind::tls);
+  CHECK(std::string(e.what())
+        == "server 127.0.0.1:" + std::to_string(plain.port())
+             + " does not offer STARTTLS; refusing to continue without TLS");
+  INFO(log.text());
+  for (const auto& [dir, line] : log.lines)
+    if (dir == '>')
+      CHECK_THAT(line, !Catch::Contains("LOGIN") && !Catch::Contains("AUTHENTICATE"));
+}
+
+TEST_CASE("LIST, CREATE, SELECT, EXAMINE and STATUS", "[session]") {
+  auto user = new_user("mbox");
+  auto s = login(user);
+  s->create("Archive");
+  s->create("Archive"); // [ALREADYEXISTS] is success
+  s->create("Archive.2024");
+  s->create("Entw&APw-rfe"); // modified UTF-7 for "Entwürfe", passed through raw
+
+  auto boxes = s->list("", "*");
+  std::map<std::string, list_entry> by_name;
+  for (auto& b : boxes)
+    by_name[b.name] = b;
+  REQUIRE(by_name.count("INBOX"));
+  REQUIRE(by_name.count("Archive"));
+  REQUIRE(by_name.count("Archive.2024"));
+  REQUIRE(by_name.count("Entw&APw-rfe"));
+  CHECK(by_name["Archive"].delimiter == '.');
+  CHECK(std::find(by_name["Archive"].attributes.begin(), by_name["Archive"].attributes.end(), "\\HasChildren")
+        != by_name["Archive"].attributes.end());
+  CHECK(s->list("", "Arch%").size() == 1);
+
+  auto inbox = s->select("INBOX", false);
+  CHECK(inbox.uidvalidity != 0);
+  CHECK(inbox.uidnext == 1);
+  CHECK(inbox.exists == 0);
+  CHECK(inbox.highestmodseq > 0); // QRESYNC is on
+  CHECK_FALSE(inbox.read_only);
+  auto ro = s->select("Archive", true);
+  CHECK(ro.read_only);
+  CHECK(ro.uidvalidity != 0);
+
+  auto st = s->status("INBOX");
+  CHECK(st.uidvalidity == inbox.uidvalidity);
+  CHECK(st.uidnext == 1);
+  CHECK(st.highestmodseq > 0);
+
+  auto many = s->status_many({"INBOX", "Archive", "Does.Not.Exist", "Archive.2024"});
+  REQUIRE(many.size() == 4);
+  CHECK(many[0].ok);
+  CHECK(many[0].info.uidvalidity == inbox.uidvalidity);
+  CHECK(many[1].ok);
+  CHECK(many[1].info.uidvalidity == ro.uidvalidity);
+  CHECK_FALSE(many[2].ok);
+  CHECK_THAT(many[2].error, Catch::StartsWith("NO ") && Catch::Contains("Does.Not.Exist"));
+  CHECK(many[3].ok);
+  CHECK(many[3].info.uidvalidity != 0);
+
+  auto e = error_of([&] { s->select("Does.Not.Exist", false); });
+  CHECK(e.kind() == error_kind::no);
+  CHECK_THAT(e.what(), Catch::StartsWith("SELECT Does.Not.Exist failed on 127.0.0.1:"));
+  s->noop(); // a NO leaves the session usable
+}
+
+TEST_CASE("APPEND pipelined, flags, bodies byte-exact, expunge by uid", "[session]") {
+  auto user = new_user("msgs");
+  trace_log log;
+  auto s = login(user, &log);
+  auto inbox = s->select("INBOX", false);
+
+  std::string eight_bit = make_message("eight-bit", "Gr\xc3\xbc\xc3\x9f" "e, caf\xe9 \x80\xff\xfe\r\n"
+                                                    "binary-ish line \x01\x7f\r\n");
+  std::string big_body;
+  big_body.reserve(5 * 1024 * 1024 + 100);
+  for (int i = 0; big_body.size() < 5 * 1024 * 1024; ++i)
+    big_body += "line " + std::to_string(i) + " of a five megabyte message, with some padding text\r\n";
+  std::string big = make_message("big", big_body);
+  std::string small = make_message("small", "hello\r\n");
+
+  std::vector<append_request> reqs;
+  reqs.push_back(request_for(small, flag::seen, "17-Jul-1996 02:44:25 -0700"));
+  reqs.push_back(request_for(eight_bit, flag_set(flag::flagged) | flag::replied));
+  reqs.push_back(request_for(big));
+  log.lines.clear();
+  auto results = s->append("INBOX", std::move(reqs));
+  REQUIRE(results.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    INFO(results[i].error);
+    CHECK(results[i].ok);
+    CHECK(results[i].uidvalidity == inbox.uidvalidity);
+    CHECK(results[i].uid == i + 1);
+  }
+  {
+    // Pipelined: all three APPENDs were written before the first reply came.
+    INFO(log.text());
+    std::size_t last_append = 0, first_reply = std::string::npos;
+    for (std::size_t i = 0; i < log.lines.size(); ++i) {
+      if (log.lines[i].first == '>' && log.lines[i].second.find(" APPEND INBOX") != std::string::npos)
+        last_append = i;
+      if (first_reply == std::string::npos && log.lines[i].first == '<'
+          && log.lines[i].second.find(" OK [APPENDUID") != std::string::npos)
+        first_reply = i;
+    }
+    CHECK(last_append < first_reply);
+    // Bodies are summarised, not dumped.
+    CHECK(log.contains("{" + std::to_string(big.size()) + " bytes}"));
+    CHECK_FALSE(log.contains("line 1000 of a five megabyte"));
+  }
+
+  auto flags = s->fetch_flags("1:*");
+  REQUIRE(flags.size() == 3);
+  CHECK(flags[0].uid == 1);
+  CHECK(flags[0].flags == flag_set(flag::seen));
+  CHECK(flags[1].flags == (flag_set(flag::flagged) | flag::replied));
+  CHECK(flags[2].flags.empty());
+  CHECK(flags[0].modseq > 0);
+
+  // Bodies, byte for byte, with uid 99 (never existed) reported missing.
+  log.lines.clear();
+  collecting_consumer consumer;
+  auto missing = s->fetch_bodies({3, 1, 2, 99}, consumer);
+  CHECK(missing == std::vector<std::uint32_t>{99});
+  CHECK(consumer.order_ok);
+  CHECK(consumer.discards == 0);
+  REQUIRE(consumer.bodies.size() == 3);
+  CHECK(consumer.bodies[1] == small);
+  CHECK(consumer.bodies[2] == eight_bit);
+  CHECK(consumer.bodies[3].size() == big.size());
+  CHECK(consumer.bodies[3] == big);
+  CHECK(consumer.flags[2] == (flag_set(flag::flagged) | flag::replied));
+  CHECK(consumer.dates[1] == "17-Jul-1996 02:44:25 -0700");
+  CHECK_FALSE(log.contains("line 1000 of a five megabyte"));
+  CHECK(log.contains("{" + std::to_string(big.size()) + " bytes}"));
+
+  // STORE: one change, then a batch where equal changes share a command.
+  s->store_flags("1", flag::flagged, flag::seen);
+  log.lines.clear();
+  s->store_flags(std::vector<flag_change>{{1, flag::draft, {}}, {2, flag::draft, {}}, {3, flag::seen, flag::flagged}});
+  {
+    INFO(log.text());
+    CHECK(log.contains("UID STORE 1:2 +FLAGS.SILENT (\\Draft)"));
+    CHECK(log.contains("UID STORE 3 +FLAGS.SILENT (\\Seen)"));
+    CHECK(log.contains("UID STORE 3 -FLAGS.SILENT (\\Flagged)"));
+  }
+  flags = s->fetch_flags("1:*");
+  REQUIRE(flags.size() == 3);
+  CHECK(flags[0].flags == (flag_set(flag::flagged) | flag::draft));
+  CHECK(flags[1].flags == (flag_set(flag::flagged) | flag::replied | flag::draft));
+  CHECK(flags[2].flags == flag_set(flag::seen));
+
+  // CHANGEDSINCE: only what changed after the given modseq.
+  auto since = flags[0].modseq;
+  for (auto& f : flags)
+    since = std::max(since, f.modseq);
+  s->store_flags("2", flag::seen, {});
+  auto changed = s->fetch_flags("1:*", since);
+  REQUIRE(changed.size() == 1);
+  CHECK(changed[0].uid == 2);
+
+  // Expunge: mark 1 and 2 deleted, expunge only 1.
+  s->store_flags("1:2", flag::trashed, {});
+  s->uid_expunge(std::vector<std::uint32_t>{1});
+  flags = s->fetch_flags("1:*");
+  REQUIRE(flags.size() == 2);
+  CHECK(flags[0].uid == 2);
+  CHECK(flags[0].flags.has(flag::trashed));
+  CHECK(flags[1].uid == 3);
+  // Checked with an independent client, too.
+  oimap::test::imap_dialogue raw(dovecot().port());
+  raw.login(user, password_of(user));
+  raw.command("SELECT INBOX");
+  auto search = raw.command("UID SEARCH ALL");
+  CHECK(search.lines_with("SEARCH") == std::vector<std::string>{"* SEARCH 2 3"});
+  check_no_secrets(log, user);
+}
+
+TEST_CASE("many APPENDs and a large flag fetch run through the pipeline window", "[session]") {
+  auto user = new_user("bulk");
+  auto s = login(user);
+  s->create("Bulk");
+  const int count = 3000;
+  std::vector<append_request> reqs;
+  for (int i = 0; i < count; ++i)
+    reqs.push_back(request_for(make_message("m" + std::to_string(i), "body " + std::to_string(i) + "\r\n"),
+                               i % 3 == 0 ? flag_set(flag::seen) : flag_set()));
+  auto results = s->append("Bulk", std::move(reqs));
+  REQUIRE(results.size() == count);
+  CHECK(std::all_of(results.begin(), results.end(), [](const auto& r) { return r.ok; }));
+  CHECK(results.back().uid == count);
+
+  s->select("Bulk", false);
+  auto flags = s->fetch_flags("1:*");
+  REQUIRE(flags.size() == count);
+  for (int i = 0; i < count; ++i) {
+    CHECK(flags[i].uid == static_cast<std::uint32_t>(i + 1));
+    if (flags[i].flags.has(flag::seen) != (i % 3 == 0))
+      FAIL("wrong flags for uid " << i + 1);
+  }
+  // Every other uid: a fragmented set split into several UID FETCH commands.
+  std::vector<std::uint32_t> odd;
+  for (std::uint32_t u = 1; u <= count; u += 2)
+    odd.push_back(u);
+  collecting_consumer consumer;
+  CHECK(s->fetch_bodies(odd, consumer).empty());
+  CHECK(consumer.bodies.size() == odd.size());
+  CHECK(consumer.bodies[2999] == make_message("m2998", "body 2998\r\n"));
+  CHECK(consumer.order_ok);
+}
+
+TEST_CASE("a server without LITERAL+ and SASL-IR gets synchronizing literals and a continuation", "[session]") {
+  private_dovecot d;
+  d.add_user("dave", "dave-pw");
+  // Dovecot's own capability override, then a reload; wait until it shows.
+  {
+    std::ofstream conf(d.dir() / "dovecot.conf", std::ios::app);
+    conf << "imap_capability = IMAP4rev1 ID IDLE UIDPLUS\n";
+  }
+  REQUIRE(d.doveadm({"reload"}).exit_code == 0);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (;;) {
+    oimap::test::imap_dialogue probe(d.port());
+    if (probe.greeting().find("SASL-IR") == std::string::npos)
+      break;
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+  }
+
+  trace_log log;
+  connect_options o;
+  o.host = "127.0.0.1";
+  o.port = d.port();
+  o.user = "dave";
+  o.password = "dave-pw";
+  o.timeout_seconds = 30;
+  o.trace = log.callback();
+  auto s = session::connect(o);
+  INFO(log.text());
+  CHECK_FALSE(s->has_capability("LITERAL+"));
+  CHECK_FALSE(s->has_condstore());
+  // AUTHENTICATE PLAIN, then its response after the server's "+".
+  auto auth = log.find('>', " AUTHENTICATE PLAIN");
+  REQUIRE(auth != std::string::npos);
+  CHECK(log.lines[auth].second == "A1 AUTHENTICATE PLAIN");
+  CHECK(log.lines[auth + 1].second == "<redacted>");
+  CHECK_FALSE(log.contains("dave-pw"));
+  CHECK_FALSE(log.contains(base64_encode(std::string("\0dave\0dave-pw", 13))));
+
+  s->select("INBOX", false);
+  std::vector<append_request> reqs;
+  std::vector<std::string> msgs;
+  for (int i = 0; i < 5; ++i)
+    msgs.push_back(make_message("sync" + std::to_string(i), std::string(100 + i * 1000, 'x') + "\r\n"));
+  for (auto& m : msgs)
+    reqs.push_back(request_for(m));
+  log.lines.clear();
+  auto results = s->append("INBOX", std::move(reqs));
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    CHECK(results[i].ok);
+    CHECK(results[i].uid == i + 1);
+  }
+  CHECK(log.contains("{" + std::to_string(msgs[0].size()) + " bytes}"));
+  CHECK(log.find('<', "+ ") != std::string::npos); // the server's go-ahead
+
+  collecting_consumer consumer;
+  CHECK(s->fetch_bodies({1, 2, 3, 4, 5}, consumer).empty());
+  for (std::uint32_t u = 1; u <= 5; ++u)
+    CHECK(consumer.bodies[u] == msgs[u - 1]);
+  // Without CONDSTORE, changedsince is ignored: everything comes back.
+  CHECK(s->fetch_flags("1:*", 12345).size() == 5);
+}
+
+TEST_CASE("a message source writing the wrong size is an error, and the session is closed", "[session]") {
+  auto user = new_user("size");
+  auto s = login(user);
+  std::vector<append_request> reqs;
+  reqs.push_back(request_for(make_message("short", "x\r\n")));
+  reqs.back().size += 10; // announces more than it writes
+  auto e = error_of([&] { s->append("INBOX", std::move(reqs)); });
+  CHECK(e.kind() == error_kind::protocol);
+  CHECK_THAT(e.what(), Catch::Contains("the message source wrote"));
+  auto closed = error_of([&] { s->noop(); });
+  CHECK(closed.kind() == error_kind::closed);
+
+  auto s2 = login(user);
+  std::vector<append_request> more;
+  more.push_back(request_for(make_message("long", "x\r\n")));
+  more.back().size -= 1; // writes more than announced
+  e = error_of([&] { s2->append("INBOX", std::move(more)); });
+  CHECK(e.kind() == error_kind::protocol);
+  CHECK_THAT(e.what(), Catch::Contains("more than the announced"));
+  // Nothing was appended by either attempt.
+  CHECK(login(user)->status("INBOX").exists == 0);
+}
+
+TEST_CASE("BYE from a stopping server and a local shutdown are closed errors", "[session]") {
+  private_dovecot d;
+  d.add_user("erin", "erin-pw");
+  connect_options o;
+  o.host = "127.0.0.1";
+  o.port = d.port();
+  o.user = "erin";
+  o.password = "erin-pw";
+  o.timeout_seconds = 30;
+  auto s = session::connect(o);
+  auto other = session::connect(o);
+
+  // The Ctrl-C path (a blocked reader woken from another thread) is tested
+  // on the transports; here: after shutdown() every command fails at once.
+  other->shutdown();
+  auto e = error_of([&] { other->noop(); });
+  CHECK(e.kind() == error_kind::closed);
+
+  d.stop(); // shutdown_clients = yes: Dovecot says BYE and closes
+  e = error_of([&] {
+    s->select("INBOX", false);
+    s->noop();
+  });
+  CHECK(e.kind() == error_kind::closed);
+  CHECK_THAT(e.what(), Catch::Contains("127.0.0.1:" + std::to_string(o.port)));
+}

@@ -1,0 +1,259 @@
+// TLS transport against a real `openssl s_server` with a throwaway CA: verification outcomes and I/O.
+#include "protocol/imap_error.hpp"
+#include "protocol/tcp_transport.hpp"
+#include "protocol/tls_transport.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <fcntl.h>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <netinet/in.h>
+#include <spawn.h>
+#include <string>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+extern char** environ;
+
+using namespace oimap::protocol;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path make_temp_dir() {
+  std::string tmpl = (fs::temp_directory_path() / "oimap-tls-XXXXXX").string();
+  REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+  return tmpl;
+}
+
+void run(const std::string& cmd) {
+  INFO(cmd);
+  REQUIRE(std::system(cmd.c_str()) == 0);
+}
+
+// A CA and a server certificate for DNS:localhost and IP:127.0.0.1, made once
+// per test run with the openssl CLI.
+struct test_pki {
+  fs::path dir = make_temp_dir();
+  fs::path ca = dir / "ca.pem";
+  fs::path cert = dir / "server.pem";
+  fs::path key = dir / "server.key";
+
+  test_pki() {
+    std::string d = dir.string();
+    std::ofstream(dir / "ext.cnf") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+                                   << "basicConstraints=CA:FALSE\n";
+    run("cd " + d + " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+        " -keyout ca.key -out ca.pem -days 2 -subj '/CN=oimap test CA' 2>/dev/null");
+    run("cd " + d + " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+        " -keyout server.key -out server.csr -subj '/CN=oimap test server' 2>/dev/null");
+    run("cd " + d + " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
+        " -out server.pem -days 2 -extfile ext.cnf 2>/dev/null");
+  }
+  ~test_pki() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
+const test_pki& pki() {
+  static test_pki p;
+  return p;
+}
+
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// A child process killed and reaped when the test ends, pass or fail.
+class child_process {
+public:
+  explicit child_process(std::vector<std::string> argv, const fs::path& log) {
+    std::vector<char*> args;
+    for (auto& a : argv)
+      args.push_back(a.data());
+    args.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    int rc = posix_spawnp(&pid_, args[0], &fa, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    REQUIRE(rc == 0);
+  }
+  ~child_process() {
+    ::kill(pid_, SIGTERM);
+    int status;
+    ::waitpid(pid_, &status, 0);
+  }
+  bool running() const {
+    int status;
+    return ::waitpid(pid_, &status, WNOHANG) == 0;
+  }
+
+private:
+  pid_t pid_ = -1;
+};
+
+// Polls connect() until the server accepts, with a deadline instead of a sleep.
+void wait_for_port(std::uint16_t port, const child_process& proc) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!proc.running())
+      FAIL("server exited before listening on port " << port);
+    try {
+      tcp_transport::connect("127.0.0.1", port, 1);
+      return;
+    } catch (const imap_error&) {
+      std::this_thread::yield();
+    }
+  }
+  FAIL("server on port " << port << " did not come up");
+}
+
+// `openssl s_server -www` on all interfaces: it answers "GET /" with an HTTP
+// status page, which gives the tests real application data over TLS.
+struct tls_server {
+  std::uint16_t port = free_port();
+  child_process proc{{"openssl", "s_server", "-accept", std::to_string(port), "-cert", pki().cert.string(),
+                      "-key", pki().key.string(), "-www", "-naccept", "1000"},
+                     pki().dir / ("s_server-" + std::to_string(port) + ".log")};
+  tls_server() { wait_for_port(port, proc); }
+};
+
+tls_server& server() {
+  static tls_server s;
+  return s;
+}
+
+std::unique_ptr<tls_transport> connect_tls(const std::string& addr, tls_options opts) {
+  auto tcp = tcp_transport::connect(addr, server().port, 10);
+  return tls_transport::handshake(std::move(tcp), opts);
+}
+
+std::string get_page(transport& t) {
+  t.write_all("GET / HTTP/1.0\r\n\r\n");
+  std::string page;
+  char buf[4096];
+  for (std::size_t n; (n = t.read_some(buf, sizeof buf)) > 0;)
+    page.append(buf, n);
+  return page;
+}
+
+std::string tls_failure(const std::string& addr, const tls_options& opts) {
+  try {
+    connect_tls(addr, opts);
+  } catch (const imap_error& e) {
+    CHECK(e.kind() == error_kind::tls);
+    return e.what();
+  }
+  return "no error";
+}
+
+} // namespace
+
+TEST_CASE("TLS verifies the certificate against sslcacertfile and the DNS name", "[tls]") {
+  auto t = connect_tls("localhost", {"localhost", pki().ca.string(), true});
+  CHECK((t->protocol_version() == "TLSv1.3" || t->protocol_version() == "TLSv1.2"));
+  CHECK(t->peer_certificate_sha256().size() == 64);
+  std::string page = get_page(*t);
+  CHECK(page.rfind("HTTP/1.0 200 ok", 0) == 0);
+}
+
+TEST_CASE("TLS to an IP literal checks the IP SAN", "[tls]") {
+  auto t = connect_tls("127.0.0.1", {"127.0.0.1", pki().ca.string(), true});
+  CHECK(get_page(*t).rfind("HTTP/1.0 200 ok", 0) == 0);
+}
+
+TEST_CASE("TLS fails for a name or address the certificate does not hold", "[tls]") {
+  std::string port = std::to_string(server().port);
+  CHECK(tls_failure("127.0.0.1", {"mail.example.com", pki().ca.string(), true})
+        == "TLS certificate verify failed for 127.0.0.1:" + port + ": hostname mismatch");
+  // 127.0.0.2 is loopback on Linux, but not in the certificate.
+  CHECK(tls_failure("127.0.0.2", {"127.0.0.2", pki().ca.string(), true})
+        == "TLS certificate verify failed for 127.0.0.2:" + port + ": IP address mismatch");
+}
+
+TEST_CASE("TLS fails against the system store for a private CA", "[tls]") {
+  std::string msg = tls_failure("localhost", {"localhost", "", true});
+  CHECK_THAT(msg, Catch::StartsWith("TLS certificate verify failed for localhost:" + std::to_string(server().port)));
+  CHECK_THAT(msg, Catch::Contains("local issuer") || Catch::Contains("self-signed"));
+}
+
+TEST_CASE("TLS with verify=false accepts any certificate and name", "[tls]") {
+  auto t = connect_tls("127.0.0.1", {"mail.example.com", "", false});
+  CHECK(get_page(*t).rfind("HTTP/1.0 200 ok", 0) == 0);
+}
+
+TEST_CASE("a missing CA file is a clear TLS error", "[tls]") {
+  std::string msg = tls_failure("localhost", {"localhost", "/nonexistent/ca.pem", true});
+  CHECK_THAT(msg, Catch::StartsWith("TLS setup for localhost:" + std::to_string(server().port)
+                                    + " failed: cannot load CA file /nonexistent/ca.pem"));
+}
+
+TEST_CASE("TLS to a plaintext server fails the handshake with a reason", "[tls]") {
+  // A plaintext IMAP-style greeting where a ServerHello should be.
+  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(lfd, 1) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  auto srv = std::async(std::launch::async, [lfd] {
+    int fd = ::accept(lfd, nullptr, nullptr);
+    std::string greeting = "* OK IMAP4rev1 ready, plaintext only\r\n";
+    (void)::write(fd, greeting.data(), greeting.size());
+    char buf[4096];
+    while (::read(fd, buf, sizeof buf) > 0) {
+    }
+    ::close(fd);
+  });
+  auto tcp = tcp_transport::connect("127.0.0.1", ntohs(a.sin_port), 10);
+  try {
+    tls_transport::handshake(std::move(tcp), {"localhost", pki().ca.string(), true});
+    FAIL("handshake succeeded");
+  } catch (const imap_error& e) {
+    CHECK(e.kind() == error_kind::tls);
+    CHECK_THAT(e.what(), Catch::StartsWith("TLS handshake with 127.0.0.1:" + std::to_string(ntohs(a.sin_port))
+                                           + " failed: "));
+  }
+  srv.get();
+  ::close(lfd);
+}
+
+TEST_CASE("shutdown unblocks a TLS reader in another thread", "[tls]") {
+  auto t = connect_tls("localhost", {"localhost", pki().ca.string(), true});
+  // s_server -www waits for a request, so this read blocks until shutdown.
+  auto reader = std::async(std::launch::async, [&] {
+    char buf[64];
+    try {
+      t->read_some(buf, sizeof buf);
+      return std::string("returned");
+    } catch (const imap_error& e) {
+      return std::string(to_string(e.kind()));
+    }
+  });
+  CHECK(reader.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout);
+  t->shutdown();
+  REQUIRE(reader.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+  CHECK(reader.get() == "closed");
+}

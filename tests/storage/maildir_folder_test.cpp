@@ -1,0 +1,298 @@
+// Tests for one Maildir folder: delivery, scan, flag and uid renames, removal, reading.
+#include "storage/maildir_name.hpp"
+#include "storage/maildir_store.hpp"
+#include "storage/storage_error.hpp"
+
+#include "temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <random>
+
+using namespace oimap::storage;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct fixture {
+  test::temp_dir tmp;
+  maildir_store store;
+  std::unique_ptr<maildir_folder> folder;
+
+  explicit fixture(maildir_options opts = {true, false}) : store(tmp.path(), '.', opts) {
+    store.create_folder("INBOX.Sent");
+    folder = store.open("INBOX.Sent");
+  }
+  fs::path dir(const char* sub) const { return folder->path() / sub; }
+
+  std::string deliver(const std::string& wire, std::uint32_t uid, flag_set flags) {
+    message_writer w = folder->begin_message();
+    w.write(wire);
+    return w.commit(uid, flags);
+  }
+
+  const local_entry* find(const std::vector<local_entry>& entries, const std::string& key) {
+    for (const auto& e : entries)
+      if (e.key == key)
+        return &e;
+    return nullptr;
+  }
+
+  std::string read_wire(const std::string& key) {
+    message_reader r = folder->open(key);
+    std::string out;
+    for (std::string_view chunk = r.next(); !chunk.empty(); chunk = r.next())
+      out.append(chunk);
+    return out;
+  }
+};
+
+} // namespace
+
+TEST_CASE("delivery writes LF form, mode 0600, into new/ or cur/", "[maildir_folder]") {
+  fixture f;
+  const std::string md5 = folder_md5("INBOX.Sent");
+
+  std::string key = f.deliver("Subject: x\r\n\r\nbody\r\nbare\rcr\r\n", 5, flag::flagged);
+  auto in_new = test::names_in(f.dir("new"));
+  REQUIRE(in_new.size() == 1);
+  const std::string& name = in_new[0];
+  CHECK(name == key + ":2,F");
+  CHECK(key.ends_with(",U=5,FMD5=" + md5));
+  CHECK(parse_name(name, md5, false).uid == 5u);
+  CHECK(test::read_file(f.dir("new") / name) == "Subject: x\n\nbody\nbare\rcr\n");
+  CHECK(test::mode_of(f.dir("new") / name) == 0600);
+  CHECK(test::names_in(f.dir("tmp")).empty());
+  CHECK(test::names_in(f.dir("cur")).empty());
+
+  std::string seen = f.deliver("a\r\n", 6, (flag_set(flag::seen) | flag::replied));
+  CHECK(test::names_in(f.dir("cur")) == std::vector<std::string>{seen + ":2,RS"});
+  CHECK(seen != key);
+  f.folder->sync_dirs();
+}
+
+TEST_CASE("windows-compatible names use '!'", "[maildir_folder]") {
+  fixture f({false, true});
+  std::string key = f.deliver("x\r\n", 9, flag::seen);
+  CHECK(test::names_in(f.dir("cur")) == std::vector<std::string>{key + "!2,S"});
+  auto entries = f.folder->scan();
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].uid == 9u);
+  CHECK(entries[0].flags == flag_set(flag::seen));
+}
+
+TEST_CASE("abort and destruction leave nothing behind", "[maildir_folder]") {
+  fixture f;
+  {
+    message_writer w = f.folder->begin_message();
+    w.write("partial\r\n");
+    CHECK(fs::exists(w.tmp_path()));
+    CHECK(test::mode_of(w.tmp_path()) == 0600);
+    w.abort();
+    CHECK_FALSE(fs::exists(w.tmp_path()));
+    CHECK_THROWS_AS(w.write("more"), storage_error);
+  }
+  {
+    message_writer w = f.folder->begin_message();
+    w.write("dropped without commit\r\n");
+    message_writer moved = std::move(w); // the moved-from writer owns nothing
+  }
+  CHECK(test::names_in(f.dir("tmp")).empty());
+  CHECK(test::names_in(f.dir("new")).empty());
+  CHECK(test::names_in(f.dir("cur")).empty());
+}
+
+TEST_CASE("scan reports uids only for this folder's FMD5", "[maildir_folder]") {
+  fixture f;
+  const std::string ours = folder_md5("INBOX.Sent");
+  const std::string theirs = folder_md5("INBOX");
+  test::write_file(f.dir("cur") / ("1_0.1.h,U=7,FMD5=" + ours + ":2,S"), "a\n");
+  test::write_file(f.dir("cur") / ("1_1.1.h,U=8,FMD5=" + theirs + ":2,FS"), "b\n");
+  test::write_file(f.dir("new") / "1700000000.M1P2.host", "c\n");
+  test::write_file(f.dir("new") / ".hidden", "d\n");
+  fs::create_directory(f.dir("cur") / "subdir");
+
+  auto entries = f.folder->scan();
+  REQUIRE(entries.size() == 3);
+  const local_entry* own = f.find(entries, "1_0.1.h,U=7,FMD5=" + ours);
+  const local_entry* foreign = f.find(entries, "1_1.1.h,U=8,FMD5=" + theirs);
+  const local_entry* plain = f.find(entries, "1700000000.M1P2.host");
+  REQUIRE(own);
+  REQUIRE(foreign);
+  REQUIRE(plain);
+  CHECK(own->uid == 7u);
+  CHECK(own->flags == flag_set(flag::seen));
+  CHECK_FALSE(own->in_new);
+  CHECK_FALSE(foreign->uid);
+  CHECK(foreign->flags == (flag_set(flag::flagged) | flag::seen));
+  CHECK_FALSE(plain->uid);
+  CHECK(plain->flags.empty());
+  CHECK(plain->in_new);
+  CHECK(plain->filename == "1700000000.M1P2.host");
+}
+
+TEST_CASE("set_flags renames and moves between new/ and cur/", "[maildir_folder]") {
+  fixture f;
+  std::string key = f.deliver("m\r\n", 3, flag_set());
+  CHECK(test::names_in(f.dir("new")) == std::vector<std::string>{key + ":2,"});
+
+  f.folder->set_flags(key, flag::seen);
+  CHECK(test::names_in(f.dir("new")).empty());
+  CHECK(test::names_in(f.dir("cur")) == std::vector<std::string>{key + ":2,S"});
+
+  f.folder->set_flags(key, (flag_set(flag::seen) | flag::trashed));
+  CHECK(test::names_in(f.dir("cur")) == std::vector<std::string>{key + ":2,ST"});
+
+  f.folder->set_flags(key, flag::flagged);
+  CHECK(test::names_in(f.dir("cur")).empty());
+  CHECK(test::names_in(f.dir("new")) == std::vector<std::string>{key + ":2,F"});
+
+  f.folder->set_flags(key, flag::flagged); // unchanged: nothing to do
+  CHECK(test::names_in(f.dir("new")) == std::vector<std::string>{key + ":2,F"});
+
+  auto entries = f.folder->scan();
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].key == key);
+  CHECK(entries[0].flags == flag_set(flag::flagged));
+  CHECK(entries[0].uid == 3u);
+}
+
+TEST_CASE("set_flags keeps unknown letters and a plain new/ file stays put", "[maildir_folder]") {
+  fixture f;
+  test::write_file(f.dir("cur") / "foreign:2,PSa", "x\n");
+  test::write_file(f.dir("new") / "fresh", "y\n");
+  f.folder->scan();
+  f.folder->set_flags("foreign", (flag_set(flag::seen) | flag::replied));
+  CHECK(test::names_in(f.dir("cur")) == std::vector<std::string>{"foreign:2,PRSa"});
+  f.folder->set_flags("fresh", flag_set()); // no flags, already in new/
+  CHECK(test::names_in(f.dir("new")) == std::vector<std::string>{"fresh"});
+  f.folder->set_flags("fresh", flag::seen);
+  CHECK(test::names_in(f.dir("cur")) == std::vector<std::string>{"foreign:2,PRSa", "fresh:2,S"});
+}
+
+TEST_CASE("operations follow a file renamed by a mail reader since the scan", "[maildir_folder]") {
+  fixture f;
+  std::string key = f.deliver("m\r\n", 3, flag_set());
+  fs::rename(f.dir("new") / (key + ":2,"), f.dir("cur") / (key + ":2,R"));
+  f.folder->set_flags(key, (flag_set(flag::seen) | flag::replied));
+  CHECK(test::names_in(f.dir("cur")) == std::vector<std::string>{key + ":2,RS"});
+  CHECK(f.read_wire(key) == "m\r\n");
+  CHECK(f.folder->path_of(key) == f.dir("cur") / (key + ":2,RS"));
+
+  fs::remove(f.dir("cur") / (key + ":2,RS"));
+  CHECK_THROWS_AS(f.folder->set_flags(key, flag_set()), message_not_found);
+  CHECK_THROWS_AS(f.folder->open(key), message_not_found);
+  CHECK_FALSE(f.folder->path_of(key));
+}
+
+TEST_CASE("set_uid gives an uploaded message our U= and FMD5=", "[maildir_folder]") {
+  fixture f;
+  const std::string ours = folder_md5("INBOX.Sent");
+  const std::string foreign_key = "1_1.1.h,U=8,FMD5=" + folder_md5("INBOX");
+  test::write_file(f.dir("cur") / (foreign_key + ":2,S"), "b\n");
+  test::write_file(f.dir("new") / "1700000000.M1P2.host", "c\n");
+  f.folder->scan();
+
+  std::string k1 = f.folder->set_uid(foreign_key, 42);
+  CHECK(k1 == "1_1.1.h,U=42,FMD5=" + ours);
+  CHECK(test::names_in(f.dir("cur")) == std::vector<std::string>{k1 + ":2,S"});
+
+  std::string k2 = f.folder->set_uid("1700000000.M1P2.host", 43);
+  CHECK(k2 == "1700000000.M1P2.host,U=43,FMD5=" + ours);
+  CHECK(test::names_in(f.dir("new")) == std::vector<std::string>{k2});
+
+  CHECK(f.folder->set_uid(k1, 42) == k1); // repeating it changes nothing
+
+  auto entries = f.folder->scan();
+  REQUIRE(entries.size() == 2);
+  CHECK(f.find(entries, k1)->uid == 42u);
+  CHECK(f.find(entries, k2)->uid == 43u);
+  CHECK(test::read_file(f.dir("cur") / (k1 + ":2,S")) == "b\n");
+}
+
+TEST_CASE("remove deletes the file and is idempotent", "[maildir_folder]") {
+  fixture f;
+  std::string a = f.deliver("a\r\n", 1, flag::seen);
+  std::string b = f.deliver("b\r\n", 2, flag_set());
+  f.folder->remove(a);
+  CHECK(test::names_in(f.dir("cur")).empty());
+  f.folder->remove(a);
+  f.folder->remove("never-existed");
+  auto entries = f.folder->scan();
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].key == b);
+}
+
+TEST_CASE("a copied file with the same key gets a distinct key", "[maildir_folder]") {
+  fixture f;
+  test::write_file(f.dir("new") / "dup", "1\n");
+  test::write_file(f.dir("cur") / "dup:2,S", "1\n");
+  auto entries = f.folder->scan();
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].key == "dup");
+  CHECK(entries[1].key == "cur/dup:2,S");
+  f.folder->set_flags("cur/dup:2,S", (flag_set(flag::seen) | flag::flagged));
+  CHECK(test::names_in(f.dir("cur")) == std::vector<std::string>{"dup:2,FS"});
+  f.folder->remove("dup");
+  CHECK(test::names_in(f.dir("new")).empty());
+}
+
+TEST_CASE("reading gives the wire form and its size", "[maildir_folder]") {
+  fixture f;
+  test::write_file(f.dir("cur") / "m:2,S", "Subject: y\n\nline\nkept\r\nend");
+  f.folder->scan();
+  message_reader r = f.folder->open("m");
+  CHECK(r.wire_size() == std::string("Subject: y\r\n\r\nline\r\nkept\r\nend").size());
+  CHECK(f.read_wire("m") == "Subject: y\r\n\r\nline\r\nkept\r\nend");
+}
+
+TEST_CASE("a 20 MB message streamed in 64 KB chunks is byte-exact", "[maildir_folder]") {
+  fixture f;
+  // Wire form with CRLF lines, bare CRs (never before CR or LF, so the
+  // conversion round-trips exactly) and binary bytes; chunk edges fall
+  // everywhere, including between CR and LF.
+  std::mt19937 rng(7);
+  std::string wire;
+  wire.reserve(21 << 20);
+  while (wire.size() < (20u << 20)) {
+    size_t len = rng() % 200;
+    for (size_t i = 0; i < len; ++i) {
+      char c = static_cast<char>(rng() % 256);
+      if (c == '\r' || c == '\n')
+        c = 'x';
+      wire.push_back(c);
+      if (rng() % 97 == 0)
+        wire.append("\rz");
+    }
+    wire.append("\r\n");
+  }
+  std::string expected;
+  for (size_t i = 0; i < wire.size(); ++i)
+    if (!(wire[i] == '\r' && i + 1 < wire.size() && wire[i + 1] == '\n'))
+      expected.push_back(wire[i]);
+
+  message_writer w = f.folder->begin_message();
+  for (size_t off = 0; off < wire.size(); off += 65536)
+    w.write(std::string_view(wire).substr(off, 65536));
+  std::string key = w.commit(77, flag::seen);
+
+  auto path = f.folder->path_of(key);
+  REQUIRE(path);
+  CHECK(test::read_file(*path) == expected);
+  CHECK(wire_size_of_file(*path) == wire.size());
+  message_reader r = f.folder->open(key);
+  CHECK(r.wire_size() == wire.size());
+  CHECK(f.read_wire(key) == wire);
+}
+
+TEST_CASE("a write error names the file and the system's reason", "[maildir_folder]") {
+  // /dev/full fails every write with ENOSPC; a writer pointed at it shows
+  // the message a full disk would produce.
+  if (!fs::exists("/dev/full"))
+    return;
+  int fd = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  unique_fd owned(fd);
+  CHECK_THROWS_WITH(write_all(owned.get(), "data", "/x/INBOX/tmp/m"),
+                    "cannot write /x/INBOX/tmp/m: No space left on device");
+}

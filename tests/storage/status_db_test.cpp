@@ -1,0 +1,198 @@
+// Tests for the RocksDB status database: round trips, isolation, persistence, locking, modes.
+#include "storage/status_db.hpp"
+#include "storage/storage_error.hpp"
+
+#include "temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+
+using namespace oimap::storage;
+namespace fs = std::filesystem;
+
+TEST_CASE("records round-trip in numeric uid order", "[status_db]") {
+  test::temp_dir tmp;
+  auto db = status_db::open(tmp.path() / "db", false);
+  status_db::batch b;
+  b.set_record("INBOX", {300, flag::seen});
+  b.set_record("INBOX", {2, flag_set(flag_set::all_bits)});
+  b.set_record("INBOX", {70000, flag_set()});
+  b.set_record("INBOX", {4294967295u, flag::draft});
+  CHECK(b.size() == 4);
+  CHECK(db->load("INBOX").empty()); // nothing visible before write()
+  db->write(b);
+  CHECK(b.empty());
+
+  std::vector<status_record> expected{{2, flag_set(flag_set::all_bits)},
+                                      {300, flag::seen},
+                                      {70000, flag_set()},
+                                      {4294967295u, flag::draft}};
+  CHECK(db->load("INBOX") == expected);
+  CHECK(db->get_record("INBOX", 300) == flag_set(flag::seen));
+  CHECK_FALSE(db->get_record("INBOX", 301));
+
+  b.erase_record("INBOX", 300);
+  b.set_record("INBOX", {2, flag::replied}); // overwrite
+  db->write(b);
+  CHECK(db->load("INBOX")
+        == std::vector<status_record>{
+            {2, flag::replied}, {70000, flag_set()}, {4294967295u, flag::draft}});
+}
+
+TEST_CASE("folder metadata round-trips", "[status_db]") {
+  test::temp_dir tmp;
+  auto db = status_db::open(tmp.path(), true);
+  CHECK_FALSE(db->get_meta("INBOX"));
+  folder_meta m{4294967295u, 12345, 18446744073709551615ull, 0};
+  status_db::batch b;
+  b.set_meta("INBOX", m);
+  b.set_meta("Sent", {1, 2, 3, 4});
+  db->write(b);
+  CHECK(db->get_meta("INBOX") == m);
+  CHECK(db->get_meta("Sent") == folder_meta{1, 2, 3, 4});
+}
+
+TEST_CASE("pending uploads round-trip and are erased by key", "[status_db]") {
+  test::temp_dir tmp;
+  auto db = status_db::open(tmp.path(), false);
+  pending_upload p1{"1700000000.M1P2.host", 41, 123456789012ull, std::string("<id@x>\0bin", 10),
+                    "0123456789abcdef0123456789abcdef"};
+  pending_upload p2{"1_0.1.h,U=3,FMD5=aa", 0, 0, "", ""};
+  status_db::batch b;
+  b.add_pending("INBOX", p1);
+  b.add_pending("INBOX", p2);
+  db->write(b);
+  CHECK(db->pending("INBOX") == std::vector<pending_upload>{p1, p2}); // sorted by key
+
+  // The journal's life cycle: the uid is recorded and the entry erased at once.
+  b.set_record("INBOX", {42, flag::seen});
+  b.erase_pending("INBOX", p1.key);
+  db->write(b);
+  CHECK(db->pending("INBOX") == std::vector<pending_upload>{p2});
+  CHECK(db->load("INBOX") == std::vector<status_record>{{42, flag::seen}});
+}
+
+TEST_CASE("folders are isolated even when one name prefixes another", "[status_db]") {
+  test::temp_dir tmp;
+  auto db = status_db::open(tmp.path(), false);
+  status_db::batch b;
+  b.set_record("a", {1, flag::seen});
+  b.set_record("ab", {2, flag::flagged});
+  b.set_record("", {3, flag_set()});
+  b.set_meta("a", {1, 1, 1, 1});
+  b.add_pending("ab", {"k", 1, 1, "", ""});
+  b.set_record(std::string("a\0b", 3), {4, flag_set()});
+  db->write(b);
+
+  CHECK(db->load("a") == std::vector<status_record>{{1, flag::seen}});
+  CHECK(db->load("ab") == std::vector<status_record>{{2, flag::flagged}});
+  CHECK(db->load("") == std::vector<status_record>{{3, flag_set()}});
+  CHECK(db->load(std::string("a\0b", 3)) == std::vector<status_record>{{4, flag_set()}});
+  CHECK(db->pending("a").empty());
+  CHECK_FALSE(db->get_meta("ab"));
+  CHECK(db->folders() == std::vector<std::string>{"", "a", "ab", std::string("a\0b", 3)});
+
+  b.erase_folder("a");
+  db->write(b);
+  CHECK(db->load("a").empty());
+  CHECK_FALSE(db->get_meta("a"));
+  CHECK(db->load("ab") == std::vector<status_record>{{2, flag::flagged}});
+  CHECK(db->pending("ab").size() == 1);
+  CHECK(db->folders() == std::vector<std::string>{"", "ab", std::string("a\0b", 3)});
+
+  // A folder erased and refilled in one batch keeps only the new records.
+  b.erase_folder("ab");
+  b.set_record("ab", {9, flag::seen});
+  db->write(b);
+  CHECK(db->load("ab") == std::vector<status_record>{{9, flag::seen}});
+  CHECK(db->pending("ab").empty());
+}
+
+TEST_CASE("data persists across close and reopen", "[status_db]") {
+  test::temp_dir tmp;
+  for (bool fsync : {false, true}) {
+    fs::path dir = tmp.path() / (fsync ? "synced" : "unsynced");
+    {
+      auto db = status_db::open(dir, fsync);
+      status_db::batch b;
+      for (std::uint32_t uid = 1; uid <= 1000; ++uid)
+        b.set_record("INBOX", {uid, flag_set(static_cast<std::uint8_t>(uid % 32))});
+      b.set_meta("INBOX", {7, 1001, 99, 1000});
+      db->write(b);
+      db->close();
+      CHECK_THROWS_WITH(db->load("INBOX"), Catch::Contains("is closed"));
+    }
+    auto db = status_db::open(dir, fsync);
+    auto records = db->load("INBOX");
+    REQUIRE(records.size() == 1000);
+    CHECK(records[499] == status_record{500, flag_set(500 % 32)});
+    CHECK(db->get_meta("INBOX") == folder_meta{7, 1001, 99, 1000});
+  }
+}
+
+TEST_CASE("a second open of a database in use fails clearly", "[status_db]") {
+  test::temp_dir tmp;
+  fs::path dir = tmp.path() / "db";
+  auto db = status_db::open(dir, false);
+  CHECK_THROWS_WITH(status_db::open(dir, false),
+                    "status database " + dir.string() + " is in use by another oimap process");
+
+  // The same from another process (RocksDB's fcntl lock), via this test
+  // binary running the hidden case below.
+  fs::path self = fs::read_symlink("/proc/self/exe");
+  std::string cmd =
+      "OIMAP_TEST_STATUS_DIR='" + dir.string() + "' '" + self.string()
+      + "' -w NoTests '[status_db_child]' >/dev/null 2>&1"; // NoTests: fail if it ran nothing
+  CHECK(std::system(cmd.c_str()) == 0);
+
+  db.reset(); // closing releases the lock
+  CHECK_NOTHROW(status_db::open(dir, false));
+}
+
+TEST_CASE("child: open a database another process holds", "[.][status_db_child]") {
+  const char* dir = std::getenv("OIMAP_TEST_STATUS_DIR");
+  REQUIRE(dir);
+  CHECK_THROWS_WITH(status_db::open(dir, false),
+                    std::string("status database ") + dir + " is in use by another oimap process");
+}
+
+TEST_CASE("directory is 0700 and every file 0600", "[status_db]") {
+  test::temp_dir tmp;
+  fs::path dir = tmp.path() / "meta" / "status";
+  auto check_modes = [&] {
+    CHECK(test::mode_of(dir) == 0700);
+    CHECK(test::mode_of(tmp.path() / "meta") == 0700);
+    size_t files = 0;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      CAPTURE(e.path());
+      CHECK(test::mode_of(e.path()) == 0600);
+      ++files;
+    }
+    CHECK(files > 3);
+  };
+  {
+    auto db = status_db::open(dir, true);
+    status_db::batch b;
+    b.set_record("INBOX", {1, flag::seen});
+    db->write(b);
+    check_modes();
+  }
+  check_modes();
+  // Reopening creates new log and manifest files; they are private too.
+  auto db = status_db::open(dir, true);
+  check_modes();
+
+  // An existing directory with loose permissions is tightened.
+  fs::path loose = tmp.path() / "loose";
+  fs::create_directory(loose);
+  fs::permissions(loose, fs::perms::all);
+  auto db2 = status_db::open(loose, false);
+  CHECK(test::mode_of(loose) == 0700);
+}
+
+TEST_CASE("an unusable directory gives an error naming it", "[status_db]") {
+  test::temp_dir tmp;
+  test::write_file(tmp.path() / "file", "x");
+  CHECK_THROWS_WITH(status_db::open(tmp.path() / "file" / "db", false),
+                    Catch::Contains((tmp.path() / "file" / "db").string()));
+}
