@@ -208,6 +208,8 @@ struct response_parser::impl {
       line_bytes += line.size();
     }
     line.clear();
+    if (line.capacity() > (1u << 20))
+      line.shrink_to_fit(); // one huge line must not pin its buffer for the connection's life
     if (state == mode::literal && lit_remaining == 0)
       finish_literal(); // {0}: nothing to wait for
   }

@@ -853,11 +853,11 @@ std::vector<response> session::run(std::vector<outgoing>& cmds, const untagged_h
         break;
       }
     }
-  } catch (...) {
+  } catch (const std::exception& e) {
     // Replies may still be on their way: nothing later could tell them
     // from its own. The connection is done for.
     if (closed_reason_.empty())
-      closed_reason_ = "unusable after an earlier error";
+      closed_reason_ = std::string("unusable after an earlier error: ") + e.what();
     throw;
   }
   return std::move(st.replies);

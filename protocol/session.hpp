@@ -115,6 +115,8 @@ public:
   bool has_condstore() const { return condstore_; } // MODSEQ is reported
   bool has_qresync() const { return qresync_; }     // ENABLE QRESYNC succeeded
   const std::string& peer() const;
+  // The mailbox the last successful SELECT/EXAMINE opened; empty if none.
+  const std::string& selected() const { return selected_; }
 
   // LIST reference pattern.
   std::vector<list_entry> list(std::string_view reference, std::string_view pattern);

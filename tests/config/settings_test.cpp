@@ -188,7 +188,7 @@ TEST_CASE("defaults of a minimal config", "[settings]") {
   CHECK_FALSE(read_password(s.remote(s.accounts.at(0))).has_value());
 }
 
-TEST_CASE("-a selects accounts", "[settings]") {
+TEST_CASE("the -a option selects accounts", "[settings]") {
   const scoped_env home("HOME", "/home/u");
   const auto file = config_file::parse(typical, "rc");
   CHECK(select_accounts(file, std::nullopt) == std::vector<std::string>{"Personal", "Work"});
@@ -281,7 +281,7 @@ TEST_CASE("repository validation", "[settings]") {
   }
 }
 
-TEST_CASE("-k overrides reach the typed settings", "[settings]") {
+TEST_CASE("overrides given with -k reach the typed settings", "[settings]") {
   const scoped_env home("HOME", "/home/u");
   auto file = config_file::parse(typical, "rc");
   apply_overrides(file, {"Account_Personal:autorefresh=30", "Repository_WorkRemote:ssl=yes",

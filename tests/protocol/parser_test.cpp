@@ -1,5 +1,4 @@
-// Tests of the incremental response parser: every shape fed whole, one byte at
-// a time and in random splits; streamed literals; limits and malformed input.
+// Tests of the response parser: every shape in every split, streaming, limits, errors.
 #include "protocol/parser.hpp"
 
 #include <catch2/catch.hpp>
