@@ -127,6 +127,12 @@ int run(const oimap::app::cli_options& cli) {
     }
     caf::anon_send_exit(ui, caf::exit_reason::user_shutdown);
   }
+  if (stop_requested.load()) {
+    std::cerr << "oimap: interrupted; what was copied is recorded, the next run goes on from "
+                 "there\n";
+    if (code == 0)
+      code = 1;
+  }
   if (out.log)
     std::fclose(out.log);
   return code;

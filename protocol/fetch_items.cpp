@@ -19,11 +19,11 @@ struct spelling {
 // Same table as storage/flags.cpp; kept here because oimap_storage links
 // oimap_protocol, not the other way round.
 constexpr std::array<spelling, 5> spellings{{
-  {flag::draft, "\\Draft"},
-  {flag::flagged, "\\Flagged"},
-  {flag::replied, "\\Answered"},
-  {flag::seen, "\\Seen"},
-  {flag::trashed, "\\Deleted"},
+    {flag::draft, "\\Draft"},
+    {flag::flagged, "\\Flagged"},
+    {flag::replied, "\\Answered"},
+    {flag::seen, "\\Seen"},
+    {flag::trashed, "\\Deleted"},
 }};
 
 bool has_streamed(const value& v) {

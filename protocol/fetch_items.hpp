@@ -18,7 +18,7 @@ struct fetch_items {
   storage::flag_set flags;
   std::uint64_t modseq = 0;
   std::string internaldate;
-  const value* body = nullptr; // BODY[] (string, streamed or nil); points into the response
+  const value* body = nullptr;      // BODY[] (string, streamed or nil); points into the response
   bool body_is_last_literal = true; // no streamed value follows BODY[] in the response
 };
 

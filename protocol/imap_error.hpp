@@ -20,14 +20,22 @@ enum class error_kind {
 
 constexpr std::string_view to_string(error_kind k) {
   switch (k) {
-  case error_kind::connect: return "connect";
-  case error_kind::tls: return "tls";
-  case error_kind::auth: return "auth";
-  case error_kind::protocol: return "protocol";
-  case error_kind::timeout: return "timeout";
-  case error_kind::closed: return "closed";
-  case error_kind::no: return "no";
-  case error_kind::bad: return "bad";
+  case error_kind::connect:
+    return "connect";
+  case error_kind::tls:
+    return "tls";
+  case error_kind::auth:
+    return "auth";
+  case error_kind::protocol:
+    return "protocol";
+  case error_kind::timeout:
+    return "timeout";
+  case error_kind::closed:
+    return "closed";
+  case error_kind::no:
+    return "no";
+  case error_kind::bad:
+    return "bad";
   }
   return "unknown";
 }
@@ -37,7 +45,7 @@ public:
   // code: the bracketed response code's first atom, upper-cased (TRYCREATE,
   // AUTHENTICATIONFAILED, ...), so callers can react without parsing text.
   imap_error(error_kind kind, const std::string& message, std::string code = {})
-    : std::runtime_error(message), kind_(kind), code_(std::move(code)) {}
+      : std::runtime_error(message), kind_(kind), code_(std::move(code)) {}
 
   error_kind kind() const noexcept { return kind_; }
   const std::string& code() const noexcept { return code_; }

@@ -1,17 +1,16 @@
-// The IMAP session: greeting, STARTTLS, authentication, and pipelined commands with their replies.
+// The IMAP session: greeting, STARTTLS, authentication, and the commands sync needs.
 #include "protocol/session.hpp"
 
 #include "protocol/fetch_items.hpp"
 #include "protocol/imap_error.hpp"
 #include "protocol/seqset.hpp"
+#include "protocol/session_wire.hpp"
 #include "protocol/tcp_transport.hpp"
 #include "protocol/tls_transport.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <map>
 #include <optional>
-#include <unordered_map>
 #include <utility>
 
 namespace oimap::protocol {
@@ -22,31 +21,11 @@ namespace {
 // set this long leaves room for the rest of any command we build.
 constexpr std::size_t max_set_bytes = 7800;
 
-// Limits of the one sending rule (see session::sendable).
-constexpr std::size_t max_in_flight_commands = 1000;
-constexpr std::size_t max_in_flight_bytes = 64 * 1024;
-
-constexpr std::size_t write_flush_bytes = 256 * 1024;
-constexpr std::size_t read_buffer_bytes = 256 * 1024;
-
 using storage::flag_set;
-
-char ascii_upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    c = ascii_upper(c);
-  return out;
-}
+using namespace session_detail;
 
 bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (ascii_upper(a[i]) != ascii_upper(b[i]))
-      return false;
-  return true;
+  return upper(a) == upper(b);
 }
 
 // INBOX is case-insensitive (RFC 3501 §5.1); every other name is exact.
@@ -54,61 +33,8 @@ bool same_mailbox(std::string_view a, std::string_view b) {
   return a == b || (iequals(a, "INBOX") && iequals(b, "INBOX"));
 }
 
-// "[CODE args] text" as the server sent it, for error messages.
-std::string reply_text(const response& r) {
-  std::string out;
-  if (!r.code.empty()) {
-    out += '[';
-    for (std::size_t i = 0; i < r.code.size(); ++i) {
-      if (i)
-        out += ' ';
-      out += r.code[i].type == value::kind::list ? to_string(r.code[i]) : r.code[i].text;
-    }
-    out += "] ";
-  }
-  out += r.text;
-  return out;
-}
-
-std::string code_of(const response& r) {
-  return r.code.empty() ? std::string() : upper(r.code[0].text);
-}
-
-// resp-text-code = "CAPABILITY" SP capability-data / ...
-std::optional<std::set<std::string>> capabilities_in_code(const response& r) {
-  if (r.code.empty() || !r.code[0].is_atom("CAPABILITY"))
-    return std::nullopt;
-  std::set<std::string> caps;
-  for (std::size_t i = 1; i < r.code.size(); ++i)
-    caps.insert(upper(r.code[i].text));
-  return caps;
-}
-
 std::uint32_t to_u32(std::uint64_t n) {
   return n <= UINT32_MAX ? static_cast<std::uint32_t>(n) : 0;
-}
-
-// "{123}" or "{123+}" (also "~{123}") ending a line: the size of the literal
-// that follows. line holds the line's last bytes, LF included.
-std::optional<std::uint64_t> literal_at_line_end(std::string_view line) {
-  line.remove_suffix(1); // LF
-  if (!line.empty() && line.back() == '\r')
-    line.remove_suffix(1);
-  if (line.empty() || line.back() != '}')
-    return std::nullopt;
-  line.remove_suffix(1);
-  if (!line.empty() && line.back() == '+')
-    line.remove_suffix(1);
-  std::size_t digits = 0;
-  while (digits < line.size() && line[line.size() - 1 - digits] >= '0'
-         && line[line.size() - 1 - digits] <= '9')
-    ++digits;
-  if (digits == 0 || digits > 19 || digits == line.size() || line[line.size() - 1 - digits] != '{')
-    return std::nullopt;
-  std::uint64_t n = 0;
-  for (char c : line.substr(line.size() - digits))
-    n = n * 10 + static_cast<std::uint64_t>(c - '0');
-  return n;
 }
 
 void add_flags(command& c, flag_set flags) {
@@ -152,34 +78,6 @@ bool fetch_succeeded(const response& r) {
 
 } // namespace
 
-// One command on its way: the wire segments, what the trace shows, progress.
-struct session::outgoing {
-  std::string tag;
-  std::string what;                  // for error messages: "SELECT INBOX", "LOGIN"
-  std::vector<std::string> steps;    // steps[0] at once, each later one after a "+"
-  std::string trace;                 // redacted; lines separated by CRLF
-  const append_request* body = nullptr; // APPEND: streamed after the last step, then CRLF
-  bool body_waits = false;           // the body is a synchronizing literal
-  std::size_t wire_bytes = 0;        // command bytes without the body
-  std::size_t next_step = 0;
-  bool continued = false; // the server's "+" for steps[next_step] has arrived
-  bool done = false;
-
-  std::size_t step_count() const { return steps.size() + (body ? 1 : 0); }
-};
-
-struct session::run_state {
-  std::vector<outgoing>& cmds;
-  std::unordered_map<std::string, std::size_t> by_tag;
-  std::vector<response> replies;
-  std::size_t sending = 0; // first command not yet completely written
-  std::size_t answered = 0;
-  std::size_t oldest = 0; // first unanswered command, for error context
-  std::size_t in_flight = 0;
-  std::size_t in_flight_bytes = 0;
-  bool awaiting_continuation = false;
-};
-
 // Hands bodies to the consumer and remembers whether the last one still
 // needs its message() or discard(), so every literal gets exactly one.
 struct session::body_sink final : literal_sink {
@@ -209,12 +107,13 @@ struct session::body_sink final : literal_sink {
 };
 
 session::session(std::unique_ptr<transport> t, const connect_options& options)
-  : transport_(std::move(t)), options_(options), rbuf_(read_buffer_bytes) {}
+    : transport_(std::move(t)), options_(options), rbuf_(read_buffer_bytes) {}
 
 session::~session() = default;
 
 std::unique_ptr<session> session::connect(const connect_options& options) {
-  std::unique_ptr<transport> t = tcp_transport::connect(options.host, options.port, options.timeout_seconds);
+  std::unique_ptr<transport> t =
+      tcp_transport::connect(options.host, options.port, options.timeout_seconds);
   if (options.ssl)
     t = tls_transport::handshake(std::move(t), {options.host, options.cafile, options.verify});
   std::unique_ptr<session> s(new session(std::move(t), options));
@@ -222,13 +121,17 @@ std::unique_ptr<session> session::connect(const connect_options& options) {
   return s;
 }
 
-const std::string& session::peer() const { return transport_->peer(); }
+const std::string& session::peer() const {
+  return transport_->peer();
+}
 
 bool session::has_capability(std::string_view name) const {
   return capabilities_.count(upper(name)) != 0;
 }
 
-void session::shutdown() { transport_->shutdown(); }
+void session::shutdown() {
+  transport_->shutdown();
+}
 
 // ---------------------------------------------------------------- setup
 
@@ -247,9 +150,11 @@ void session::open() {
 void session::read_greeting() {
   response r = read_response("the greeting");
   if (r.type == response::kind::untagged && r.status == "BYE")
-    throw imap_error(error_kind::closed, "server " + peer() + " refused the connection: " + reply_text(r));
+    throw imap_error(error_kind::closed,
+                     "server " + peer() + " refused the connection: " + reply_text(r));
   if (r.type != response::kind::untagged || (r.status != "OK" && r.status != "PREAUTH"))
-    throw imap_error(error_kind::protocol, "unexpected greeting from " + peer() + ": " + to_string(r));
+    throw imap_error(error_kind::protocol,
+                     "unexpected greeting from " + peer() + ": " + to_string(r));
   preauth_ = r.status == "PREAUTH";
   if (auto caps = capabilities_in_code(r))
     capabilities_ = std::move(*caps);
@@ -264,21 +169,24 @@ void session::start_tls() {
   // give us TLS, and continuing in plaintext is what starttls forbids.
   if (preauth_)
     throw imap_error(error_kind::tls, "server " + peer()
-                                        + " greeted with PREAUTH, so STARTTLS is impossible;"
-                                          " refusing to continue without TLS");
+                                          + " greeted with PREAUTH, so STARTTLS is impossible;"
+                                            " refusing to continue without TLS");
   if (!has_capability("STARTTLS"))
-    throw imap_error(error_kind::tls, "server " + peer()
-                                        + " does not offer STARTTLS; refusing to continue without TLS");
+    throw imap_error(error_kind::tls,
+                     "server " + peer()
+                         + " does not offer STARTTLS; refusing to continue without TLS");
   response r = run_one(command("STARTTLS"), "STARTTLS");
   if (r.status != "OK")
-    throw imap_error(error_kind::tls, "STARTTLS refused by " + peer() + ": " + reply_text(r), code_of(r));
+    throw imap_error(error_kind::tls, "STARTTLS refused by " + peer() + ": " + reply_text(r),
+                     code_of(r));
   // Bytes after the OK arrived before the handshake, unprotected: taking
   // them would let a man in the middle inject responses (CVE-2011-0411 kind).
   if (rpos_ != rend_ || parser_.in_response() || literal_left_ != 0)
     throw imap_error(error_kind::tls, "server " + peer()
-                                        + " sent data after its STARTTLS reply; refusing it as a"
-                                          " possible injection");
-  transport_ = tls_transport::handshake(std::move(transport_), {options_.host, options_.cafile, options_.verify});
+                                          + " sent data after its STARTTLS reply; refusing it as a"
+                                            " possible injection");
+  transport_ = tls_transport::handshake(std::move(transport_),
+                                        {options_.host, options_.cafile, options_.verify});
   // What the server said before TLS is untrusted (RFC 3501 §6.2.1).
   capabilities_.clear();
   refresh_capabilities();
@@ -305,8 +213,9 @@ void session::authenticate() {
         skip("PLAIN (not offered)");
         continue;
       }
-      r = run_one(command::authenticate_plain(options_.user, options_.password, has_capability("SASL-IR")),
-                  "AUTHENTICATE PLAIN");
+      r = run_one(
+          command::authenticate_plain(options_.user, options_.password, has_capability("SASL-IR")),
+          "AUTHENTICATE PLAIN");
     } else if (mech == "LOGIN") {
       if (has_capability("LOGINDISABLED")) {
         skip("LOGIN (LOGINDISABLED)");
@@ -319,14 +228,16 @@ void session::authenticate() {
     }
     if (r.status != "OK")
       throw imap_error(error_kind::auth,
-                       "login failed for user " + options_.user + " on " + peer() + ": " + reply_text(r),
+                       "login failed for user " + options_.user + " on " + peer() + ": "
+                           + reply_text(r),
                        code_of(r));
     // Capabilities change with authentication; the OK usually lists them.
     if (!capabilities_in_code(r))
       refresh_capabilities();
     return;
   }
-  std::string msg = "no usable authentication mechanism for user " + options_.user + " on " + peer();
+  std::string msg =
+      "no usable authentication mechanism for user " + options_.user + " on " + peer();
   if (!skipped.empty())
     msg += ": " + skipped;
   if (has_capability("LOGINDISABLED") && !options_.ssl && !options_.starttls)
@@ -426,10 +337,11 @@ mailbox_info session::select(std::string_view mailbox, bool readonly) {
 mailbox_info session::status(std::string_view mailbox) {
   mailbox_info info;
   const std::string what = "STATUS " + std::string(mailbox);
-  response r = run_one(status_command(mailbox, has_capability("CONDSTORE")), what, [&](const response& u) {
-    if (u.keyword == "STATUS" && u.data.size() >= 2 && u.data[1].type == value::kind::list)
-      read_status_items(u.data[1], info);
-  });
+  response r =
+      run_one(status_command(mailbox, has_capability("CONDSTORE")), what, [&](const response& u) {
+        if (u.keyword == "STATUS" && u.data.size() >= 2 && u.data[1].type == value::kind::list)
+          read_status_items(u.data[1], info);
+      });
   expect_ok(r, what);
   return info;
 }
@@ -466,7 +378,8 @@ std::vector<status_result> session::status_many(const std::vector<std::string>& 
   return out;
 }
 
-std::vector<message_flags> session::fetch_flags(std::string_view uid_set, std::uint64_t changedsince) {
+std::vector<message_flags> session::fetch_flags(std::string_view uid_set,
+                                                std::uint64_t changedsince) {
   // fetch = "UID FETCH" SP sequence-set SP "(" fetch-att *(SP fetch-att) ")" [SP fetch-modifiers]
   command c("UID FETCH");
   c.raw(uid_set).begin_list().raw("UID").raw("FLAGS");
@@ -488,7 +401,8 @@ std::vector<message_flags> session::fetch_flags(std::string_view uid_set, std::u
     fail_reply(r, what);
   // One entry per uid, the latest report winning (an unsolicited update may
   // repeat a uid); usually already sorted, so this is linear.
-  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.uid < b.uid; });
   std::size_t w = 0;
   for (std::size_t i = 0; i < out.size(); ++i) {
     if (w > 0 && out[w - 1].uid == out[i].uid)
@@ -512,7 +426,13 @@ std::vector<std::uint32_t> session::fetch_bodies(const std::vector<std::uint32_t
   std::vector<outgoing> cmds;
   for (auto& set : split_uids(wanted, max_set_bytes)) {
     command c("UID FETCH");
-    c.raw(set).begin_list().raw("UID").raw("FLAGS").raw("INTERNALDATE").raw("BODY.PEEK[]").end_list();
+    c.raw(set)
+        .begin_list()
+        .raw("UID")
+        .raw("FLAGS")
+        .raw("INTERNALDATE")
+        .raw("BODY.PEEK[]")
+        .end_list();
     cmds.push_back(make(c, "UID FETCH (BODY.PEEK[])"));
   }
 
@@ -533,7 +453,8 @@ std::vector<std::uint32_t> session::fetch_bodies(const std::vector<std::uint32_t
       if (decode_fetch(u, items) && items.body && items.uid != 0) {
         auto i = index_of(items.uid);
         const bool want = i && !delivered[*i];
-        if (want && items.body->type == value::kind::streamed && sink.pending && items.body_is_last_literal) {
+        if (want && items.body->type == value::kind::streamed && sink.pending
+            && items.body_is_last_literal) {
           sink.pending = false;
           delivered[*i] = true;
           consumer.message(items.uid, items.flags, std::move(items.internaldate));
@@ -617,7 +538,8 @@ void session::store_flags(const std::vector<flag_change>& changes) {
     expect_ok(replies[i], cmds[i].what);
 }
 
-std::vector<append_result> session::append(std::string_view mailbox, std::vector<append_request> messages) {
+std::vector<append_result> session::append(std::string_view mailbox,
+                                           std::vector<append_request> messages) {
   // append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal
   const literal_support lit{has_capability("LITERAL+"), has_capability("LITERAL-")};
   std::vector<outgoing> cmds;
@@ -693,9 +615,13 @@ void session::uid_expunge(const std::vector<std::uint32_t>& uids) {
     expect_ok(replies[i], cmds[i].what);
 }
 
-void session::expunge() { expect_ok(run_one(command("EXPUNGE"), "EXPUNGE"), "EXPUNGE"); }
+void session::expunge() {
+  expect_ok(run_one(command("EXPUNGE"), "EXPUNGE"), "EXPUNGE");
+}
 
-void session::noop() { expect_ok(run_one(command("NOOP"), "NOOP"), "NOOP"); }
+void session::noop() {
+  expect_ok(run_one(command("NOOP"), "NOOP"), "NOOP");
+}
 
 void session::logout() {
   if (!closed_reason_.empty())
@@ -709,301 +635,6 @@ void session::logout() {
       throw;
   }
   closed_reason_ = "logged out";
-}
-
-// ---------------------------------------------------------------- pipelining
-
-session::outgoing session::make(const command& cmd, std::string what) {
-  outgoing o;
-  o.tag = tags_.next();
-  o.what = std::move(what);
-  auto wire = cmd.encode(o.tag, {has_capability("LITERAL+"), has_capability("LITERAL-")});
-  o.steps = std::move(wire.segments);
-  for (const auto& s : o.steps)
-    o.wire_bytes += s.size();
-  o.trace = cmd.redacted_text(o.tag);
-  return o;
-}
-
-response session::run_one(const command& cmd, std::string what, const untagged_handler& on_untagged) {
-  std::vector<outgoing> cmds;
-  cmds.push_back(make(cmd, std::move(what)));
-  return std::move(run(cmds, on_untagged).front());
-}
-
-// The one sending rule (as isync's cmd_sendable): may the next command start
-// now? Every reason to hold a command back is here.
-bool session::sendable(const run_state& st) const {
-  // After "{n}" or an AUTHENTICATE step, nothing may go out until the
-  // server's "+": anything we sent would be taken as the literal's bytes.
-  if (st.awaiting_continuation)
-    return false;
-  // An empty pipeline takes any command, however long.
-  if (st.in_flight == 0)
-    return true;
-  // Unanswered command bytes stay well below the socket buffers (1 MB asked
-  // for): even if the server stops reading while its replies wait for us,
-  // our writes still fit in the kernel and we get back to reading, so
-  // pipelining can never deadlock. Bodies do not count: the server reads
-  // them as it goes, and the replies to APPENDs are small.
-  const auto& next = st.cmds[st.sending];
-  if (st.in_flight_bytes + next.wire_bytes > max_in_flight_bytes)
-    return false;
-  return st.in_flight < max_in_flight_commands;
-}
-
-void session::send_ready(run_state& st) {
-  while (st.sending < st.cmds.size()) {
-    auto& c = st.cmds[st.sending];
-    if (c.next_step == 0) {
-      if (!sendable(st))
-        return;
-      ++st.in_flight;
-      st.in_flight_bytes += c.wire_bytes;
-      trace_out(c.trace);
-    }
-    while (c.next_step < c.step_count()) {
-      const bool is_body = c.next_step == c.steps.size();
-      const bool needs_plus = is_body ? c.body_waits : c.next_step > 0;
-      if (needs_plus && !c.continued) {
-        st.awaiting_continuation = true;
-        return;
-      }
-      c.continued = false;
-      if (is_body)
-        send_body(c);
-      else
-        write(c.steps[c.next_step]);
-      ++c.next_step;
-    }
-    ++st.sending;
-  }
-}
-
-void session::send_body(const outgoing& c) {
-  const std::uint64_t size = c.body->size;
-  std::uint64_t written = 0;
-  // A literal of the wrong length would desynchronise the stream for good:
-  // refuse extra bytes before they go out, and a short body afterwards.
-  auto put = [&](std::string_view piece) {
-    if (piece.size() > size - written)
-      throw imap_error(error_kind::protocol, c.what + " on " + peer()
-                                               + ": the message source wrote more than the announced "
-                                               + std::to_string(size) + " bytes");
-    written += piece.size();
-    write(piece);
-  };
-  if (c.body->produce)
-    c.body->produce(put);
-  if (written != size)
-    throw imap_error(error_kind::protocol, c.what + " on " + peer() + ": the message source wrote "
-                                             + std::to_string(written) + " of the announced "
-                                             + std::to_string(size) + " bytes");
-  write("\r\n");
-}
-
-std::vector<response> session::run(std::vector<outgoing>& cmds, const untagged_handler& on_untagged) {
-  check_usable();
-  run_state st{cmds, {}, {}};
-  st.replies.resize(cmds.size());
-  for (std::size_t i = 0; i < cmds.size(); ++i)
-    st.by_tag.emplace(cmds[i].tag, i);
-  try {
-    send_ready(st);
-    while (st.answered < cmds.size()) {
-      while (cmds[st.oldest].done)
-        ++st.oldest;
-      const std::string& what = cmds[st.oldest].what;
-      response r = read_response(what);
-      switch (r.type) {
-      case response::kind::continuation:
-        if (!st.awaiting_continuation)
-          throw imap_error(error_kind::protocol, "unexpected continuation request from " + peer()
-                                                   + " during " + what + ": " + r.text);
-        st.awaiting_continuation = false;
-        cmds[st.sending].continued = true;
-        send_ready(st);
-        break;
-      case response::kind::tagged: {
-        auto it = st.by_tag.find(r.tag);
-        if (it == st.by_tag.end() || cmds[it->second].done || it->second > st.sending
-            || (it->second == st.sending && !st.awaiting_continuation))
-          throw imap_error(error_kind::protocol, "unexpected tagged reply from " + peer() + ": " + to_string(r));
-        const std::size_t i = it->second;
-        if (i == st.sending) {
-          // Refused instead of "+": the rest of this command must not follow.
-          st.awaiting_continuation = false;
-          ++st.sending;
-        }
-        if (r.status == "OK")
-          if (auto caps = capabilities_in_code(r))
-            capabilities_ = std::move(*caps);
-        cmds[i].done = true;
-        --st.in_flight;
-        st.in_flight_bytes -= cmds[i].wire_bytes;
-        ++st.answered;
-        st.replies[i] = std::move(r);
-        send_ready(st);
-        break;
-      }
-      case response::kind::untagged:
-        handle_common(r, what);
-        if (on_untagged)
-          on_untagged(r);
-        break;
-      }
-    }
-  } catch (const std::exception& e) {
-    // Replies may still be on their way: nothing later could tell them
-    // from its own. The connection is done for.
-    if (closed_reason_.empty())
-      closed_reason_ = std::string("unusable after an earlier error: ") + e.what();
-    throw;
-  }
-  return std::move(st.replies);
-}
-
-void session::handle_common(const response& r, std::string_view what) {
-  if (r.status == "BYE") {
-    bye_seen_ = true;
-    if (!logging_out_)
-      throw imap_error(error_kind::closed, "server " + peer() + " closed the connection during "
-                                             + std::string(what) + ": " + reply_text(r));
-    return;
-  }
-  if (r.keyword == "CAPABILITY") {
-    capabilities_.clear();
-    for (const auto& v : r.data)
-      capabilities_.insert(upper(v.text));
-    return;
-  }
-  if (r.status == "OK")
-    if (auto caps = capabilities_in_code(r))
-      capabilities_ = std::move(*caps);
-}
-
-void session::check_usable() const {
-  if (!closed_reason_.empty())
-    throw imap_error(error_kind::closed, "session with " + peer() + " is " + closed_reason_);
-}
-
-void session::expect_ok(const response& r, std::string_view what) {
-  if (r.status != "OK")
-    fail_reply(r, what);
-}
-
-void session::fail_reply(const response& r, std::string_view what) {
-  const auto kind = r.status == "BAD" ? error_kind::bad : error_kind::no;
-  throw imap_error(kind, std::string(what) + " failed on " + peer() + ": " + r.status + " " + reply_text(r),
-                   code_of(r));
-}
-
-// ---------------------------------------------------------------- wire I/O
-
-void session::write(std::string_view bytes) {
-  // Many small commands go out in one segment; big bodies go straight through.
-  if (wbuf_.empty() && bytes.size() >= write_flush_bytes) {
-    transport_->write_all(bytes);
-    return;
-  }
-  wbuf_.append(bytes);
-  if (wbuf_.size() >= write_flush_bytes)
-    flush();
-}
-
-void session::flush() {
-  if (wbuf_.empty())
-    return;
-  transport_->write_all(wbuf_);
-  wbuf_.clear();
-}
-
-void session::trace_out(std::string_view text) {
-  if (!options_.trace)
-    return;
-  // Literals and AUTHENTICATE steps make a command several lines.
-  for (;;) {
-    auto crlf = text.find("\r\n");
-    options_.trace('>', text.substr(0, crlf));
-    if (crlf == std::string_view::npos)
-      return;
-    text.remove_prefix(crlf + 2);
-  }
-}
-
-response session::read_response(std::string_view waiting_for) {
-  response r;
-  for (;;) {
-    if (parser_.next(r))
-      return r;
-    if (rpos_ == rend_) {
-      try {
-        // Whatever we queued must be on its way before we wait for replies.
-        flush();
-        rend_ = transport_->read_some(rbuf_.data(), rbuf_.size());
-      } catch (const imap_error& e) {
-        throw imap_error(e.kind(), std::string(e.what()) + " (waiting for the reply to "
-                                     + std::string(waiting_for) + ")", e.code());
-      }
-      rpos_ = 0;
-      if (rend_ == 0)
-        throw imap_error(error_kind::closed, "connection to " + peer()
-                                               + " closed by the server while waiting for the reply to "
-                                               + std::string(waiting_for));
-    }
-    feed_some();
-  }
-}
-
-// Feeds the parser from the read buffer, but never past the end of one
-// response: the session must see each complete FETCH (and call message())
-// before the parser starts streaming the next body into the sink. This scan
-// also drives the trace, with literals summarised as "{n bytes}".
-void session::feed_some() {
-  const char* p = rbuf_.data() + rpos_;
-  const std::size_t avail = rend_ - rpos_;
-  std::size_t n;
-  bool line_end = false;
-  if (literal_left_ > 0) {
-    n = static_cast<std::size_t>(std::min<std::uint64_t>(literal_left_, avail));
-    literal_left_ -= n;
-  } else {
-    const void* lf = std::memchr(p, '\n', avail);
-    n = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - p) + 1 : avail;
-    line_end = lf != nullptr;
-    // Only the end of a line can hold "{n}"; a line may arrive in pieces.
-    if (n >= 32) {
-      line_tail_.assign(p + n - 32, 32);
-    } else {
-      line_tail_.append(p, n);
-      if (line_tail_.size() > 32)
-        line_tail_.erase(0, line_tail_.size() - 32);
-    }
-    if (options_.trace)
-      trace_line_.append(p, n);
-  }
-  if (parser_.feed(std::string_view(p, n)) == response_parser::status::error)
-    throw imap_error(error_kind::protocol, "cannot parse the response from " + peer() + ": " + parser_.error());
-  rpos_ += n;
-  if (!line_end)
-    return;
-  const auto literal = literal_at_line_end(line_tail_);
-  line_tail_.clear();
-  if (literal)
-    literal_left_ = *literal;
-  if (!options_.trace)
-    return;
-  if (literal) {
-    trace_line_.resize(trace_line_.rfind('{'));
-    if (!trace_line_.empty() && trace_line_.back() == '~')
-      trace_line_.pop_back();
-    trace_line_ += "{" + std::to_string(*literal) + " bytes}";
-    return;
-  }
-  while (!trace_line_.empty() && (trace_line_.back() == '\n' || trace_line_.back() == '\r'))
-    trace_line_.pop_back();
-  options_.trace('<', trace_line_);
-  trace_line_.clear();
 }
 
 } // namespace oimap::protocol

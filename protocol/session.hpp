@@ -19,10 +19,10 @@ namespace oimap::protocol {
 struct connect_options {
   std::string host;
   std::uint16_t port = 143;
-  bool ssl = false;      // implicit TLS from the first byte (imaps, usually 993)
-  bool starttls = false; // upgrade a plain connection; fails closed when not offered
-  std::string cafile;    // sslcacertfile (PEM); empty: the system store
-  bool verify = true;    // certificate and host name checks; false only by explicit option
+  bool ssl = false;        // implicit TLS from the first byte (imaps, usually 993)
+  bool starttls = false;   // upgrade a plain connection; fails closed when not offered
+  std::string cafile;      // sslcacertfile (PEM); empty: the system store
+  bool verify = true;      // certificate and host name checks; false only by explicit option
   int timeout_seconds = 0; // socktimeout for connect, reads and writes; 0 = none
   std::string user;
   std::string password;
@@ -112,8 +112,8 @@ public:
 
   const std::set<std::string>& capabilities() const { return capabilities_; } // upper-cased
   bool has_capability(std::string_view name) const;                           // case-insensitive
-  bool has_condstore() const { return condstore_; } // MODSEQ is reported
-  bool has_qresync() const { return qresync_; }     // ENABLE QRESYNC succeeded
+  bool has_condstore() const { return condstore_; }                           // MODSEQ is reported
+  bool has_qresync() const { return qresync_; } // ENABLE QRESYNC succeeded
   const std::string& peer() const;
   // The mailbox the last successful SELECT/EXAMINE opened; empty if none.
   const std::string& selected() const { return selected_; }
@@ -126,7 +126,8 @@ public:
   mailbox_info select(std::string_view mailbox, bool readonly);
   // STATUS (MESSAGES UIDNEXT UIDVALIDITY [HIGHESTMODSEQ]).
   mailbox_info status(std::string_view mailbox);
-  // The same for many mailboxes, all commands sent before any reply is read.
+  // The same for many mailboxes, pipelined: no command waits for another's
+  // reply (only the in-flight bound of session_wire.cpp's sending rule).
   std::vector<status_result> status_many(const std::vector<std::string>& mailboxes);
 
   // UID FETCH set (UID FLAGS [MODSEQ]) [(CHANGEDSINCE n)], sorted by uid.
@@ -134,8 +135,9 @@ public:
   std::vector<message_flags> fetch_flags(std::string_view uid_set, std::uint64_t changedsince = 0);
 
   // UID FETCH (UID FLAGS INTERNALDATE BODY.PEEK[]) for uids, in commands of
-  // under 8 KB, all sent before reading. Returns the requested uids the
-  // server did not return (expunged meanwhile), sorted.
+  // under 8 KB, pipelined (up to 64 KB of them unanswered at a time, which
+  // keeps a huge fragmented uid list deadlock-free). Returns the requested
+  // uids the server did not return (expunged meanwhile), sorted.
   std::vector<std::uint32_t> fetch_bodies(const std::vector<std::uint32_t>& uids,
                                           body_consumer& consumer);
 

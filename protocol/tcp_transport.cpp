@@ -32,13 +32,16 @@ unique_fd& unique_fd::operator=(unique_fd&& o) noexcept {
 
 namespace {
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
 
 std::string address_text(const sockaddr* sa) {
   char host[NI_MAXHOST];
   char serv[NI_MAXSERV];
   socklen_t len = sa->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-  if (getnameinfo(sa, len, host, sizeof host, serv, sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+  if (getnameinfo(sa, len, host, sizeof host, serv, sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV)
+      != 0)
     return "?";
   return format_peer(host, static_cast<std::uint16_t>(std::stoi(serv)));
 }
@@ -61,7 +64,7 @@ void tune_socket(int fd) {
 } // namespace
 
 tcp_transport::tcp_transport(unique_fd fd, unique_fd wake, std::string peer, int timeout_seconds)
-  : fd_(std::move(fd)), wake_(std::move(wake)), peer_(std::move(peer)) {
+    : fd_(std::move(fd)), wake_(std::move(wake)), peer_(std::move(peer)) {
   set_timeout(timeout_seconds);
 }
 
@@ -87,7 +90,8 @@ std::unique_ptr<tcp_transport> tcp_transport::connect(const std::string& host, s
 
   unique_fd wake(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!wake)
-    throw imap_error(error_kind::connect, "cannot connect to " + peer + ": eventfd: " + errno_text(errno));
+    throw imap_error(error_kind::connect,
+                     "cannot connect to " + peer + ": eventfd: " + errno_text(errno));
 
   std::string failures;
   bool all_timed_out = true;
@@ -101,7 +105,8 @@ std::unique_ptr<tcp_transport> tcp_transport::connect(const std::string& host, s
   };
 
   for (const addrinfo* ai = list.get(); ai; ai = ai->ai_next) {
-    unique_fd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
+    unique_fd fd(
+        ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
     if (!fd) {
       note(ai, errno_text(errno));
       all_timed_out = false;
@@ -136,7 +141,7 @@ std::unique_ptr<tcp_transport> tcp_transport::connect(const std::string& host, s
       }
     }
     return std::unique_ptr<tcp_transport>(
-      new tcp_transport(std::move(fd), std::move(wake), peer, timeout_seconds));
+        new tcp_transport(std::move(fd), std::move(wake), peer, timeout_seconds));
   }
   throw imap_error(all_timed_out && !failures.empty() ? error_kind::timeout : error_kind::connect,
                    "cannot connect to " + peer + ": " + failures);
@@ -157,11 +162,13 @@ void tcp_transport::wait(short events) {
     if (n < 0) {
       if (errno == EINTR)
         continue;
-      throw imap_error(error_kind::closed, "poll failed on " + peer_ + " while " + doing + ": " + errno_text(errno));
+      throw imap_error(error_kind::closed,
+                       "poll failed on " + peer_ + " while " + doing + ": " + errno_text(errno));
     }
     if (n == 0)
-      throw imap_error(error_kind::timeout, "timed out after " + std::to_string(timeout_ms_ / 1000) + " s "
-                                              + doing + (reading ? " from " : " to ") + peer_);
+      throw imap_error(error_kind::timeout, "timed out after " + std::to_string(timeout_ms_ / 1000)
+                                                + " s " + doing + (reading ? " from " : " to ")
+                                                + peer_);
     if (p[1].revents)
       throw_shut_down(doing);
     // Errors and hang-ups are reported by the recv/send that follows.
@@ -182,7 +189,8 @@ std::size_t tcp_transport::read_some(char* buf, std::size_t n) {
       wait(POLLIN);
       continue;
     }
-    throw imap_error(error_kind::closed, "connection to " + peer_ + " lost while reading: " + errno_text(errno));
+    throw imap_error(error_kind::closed,
+                     "connection to " + peer_ + " lost while reading: " + errno_text(errno));
   }
 }
 
@@ -202,7 +210,8 @@ void tcp_transport::write_all(std::string_view data) {
       wait(POLLOUT);
       continue;
     }
-    throw imap_error(error_kind::closed, "connection to " + peer_ + " lost while writing: " + errno_text(errno));
+    throw imap_error(error_kind::closed,
+                     "connection to " + peer_ + " lost while writing: " + errno_text(errno));
   }
 }
 

@@ -22,7 +22,11 @@ public:
   unique_fd& operator=(const unique_fd&) = delete;
 
   int get() const { return fd_; }
-  int release() { int fd = fd_; fd_ = -1; return fd; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
   explicit operator bool() const { return fd_ >= 0; }
 
 private:

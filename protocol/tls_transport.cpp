@@ -13,8 +13,12 @@
 
 namespace oimap::protocol {
 
-void ssl_ctx_deleter::operator()(ssl_ctx_st* p) const { SSL_CTX_free(p); }
-void ssl_deleter::operator()(ssl_st* p) const { SSL_free(p); }
+void ssl_ctx_deleter::operator()(ssl_ctx_st* p) const {
+  SSL_CTX_free(p);
+}
+void ssl_deleter::operator()(ssl_st* p) const {
+  SSL_free(p);
+}
 
 // The BIO callbacks are C functions; this gives them the private members.
 struct tls_bio_access {
@@ -46,7 +50,9 @@ int bio_create(BIO* b) {
   return 1;
 }
 
-int bio_destroy(BIO*) { return 1; }
+int bio_destroy(BIO*) {
+  return 1;
+}
 
 // One method table for the process, built on first use.
 BIO_METHOD* transport_bio_method() {
@@ -169,7 +175,7 @@ std::unique_ptr<tls_transport> tls_transport::handshake(std::unique_ptr<transpor
   long verify = SSL_get_verify_result(ssl);
   if (options.verify && verify != X509_V_OK)
     throw imap_error(error_kind::tls, "TLS certificate verify failed for " + peer + ": "
-                                        + X509_verify_cert_error_string(verify));
+                                          + X509_verify_cert_error_string(verify));
   std::string reason = openssl_reason();
   if (reason.empty() && t->eof_)
     reason = "the server closed the connection (is this a TLS port?)";
@@ -221,7 +227,8 @@ void tls_transport::fail(const char* doing, int ret) {
   std::string reason = openssl_reason();
   if (reason.empty())
     reason = "SSL error " + std::to_string(err);
-  throw imap_error(error_kind::tls, std::string("TLS error ") + doing + " " + peer() + ": " + reason);
+  throw imap_error(error_kind::tls,
+                   std::string("TLS error ") + doing + " " + peer() + ": " + reason);
 }
 
 std::size_t tls_transport::read_some(char* buf, std::size_t n) {
@@ -250,7 +257,9 @@ void tls_transport::write_all(std::string_view data) {
   }
 }
 
-std::string tls_transport::protocol_version() const { return SSL_get_version(ssl_.get()); }
+std::string tls_transport::protocol_version() const {
+  return SSL_get_version(ssl_.get());
+}
 
 std::string tls_transport::cipher() const {
   const char* name = SSL_get_cipher_name(ssl_.get());

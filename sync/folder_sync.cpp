@@ -81,6 +81,7 @@ public:
     done_.push_back({uid, flags});
     ++counts_.downloaded;
   }
+  void discard() override { writer_.reset(); } // a body nobody asked for: its tmp file goes
 
 private:
   storage::maildir_folder& folder_;
@@ -100,6 +101,7 @@ public:
       by_md5.emplace(hasher_->hex(), uid);
     hasher_.reset();
   }
+  void discard() override { hasher_.reset(); }
   std::unordered_multimap<std::string, std::uint32_t> by_md5;
 
 private:
@@ -171,9 +173,16 @@ folder_result folder_run::run() {
 
   plan_input in;
   in.remote_uidvalidity = info_.uidvalidity;
-  // A stored UIDVALIDITY only binds when something was synced under it.
-  if (meta && (!S.empty() || local_has_uids))
+  // A stored UIDVALIDITY binds while local messages carry UIDs of the old
+  // numbering. Once none do (the user moved the folder's messages away), the
+  // old status describes nothing that exists: drop it and start afresh.
+  if (meta && meta->uidvalidity != info_.uidvalidity && !local_has_uids) {
+    batch_.erase_folder(pair_.status_name);
+    commit_status();
+    S.clear();
+  } else if (meta && (!S.empty() || local_has_uids)) {
     in.stored_uidvalidity = meta->uidvalidity;
+  }
 
   // With CONDSTORE, an unchanged HIGHESTMODSEQ/UIDNEXT/EXISTS means the server
   // still holds exactly what the status recorded: skip fetching its flags.
@@ -195,7 +204,7 @@ folder_result folder_run::run() {
               [](const remote_message& a, const remote_message& b) { return a.uid < b.uid; });
   }
 
-  if (!(meta && meta->uidvalidity != info_.uidvalidity))
+  if (!in.stored_uidvalidity || *in.stored_uidvalidity == info_.uidvalidity)
     recover_pending_uploads(L, R, S);
 
   in.remote = std::move(R);
@@ -211,10 +220,12 @@ folder_result folder_run::run() {
     result_.message = "UIDVALIDITY of folder '" + pair_.remote_name + "' changed (stored "
                     + std::to_string(*in.stored_uidvalidity) + ", server now "
                     + std::to_string(info_.uidvalidity)
-                    + "): folder skipped, nothing was deleted. To start this folder afresh, "
-                      "move the local folder '"
-                    + pair_.local_name + "' away and remove its status with "
-                      "'oimap --delete-status' (or the account's status directory).";
+                    + "): folder skipped, nothing was deleted. The server renumbered its "
+                      "messages, so local UIDs no longer name them. To download the folder "
+                      "afresh, move the messages of '"
+                    + folder_->path().string()
+                    + "' (cur/ and new/) somewhere safe; the next run then starts this folder "
+                      "anew, and you can put back what is missing.";
     return result_;
   }
   for (const auto& k : p.duplicate_keys)

@@ -84,10 +84,21 @@ folder_tree pair_folders(const std::vector<remote_folder>& remote,
       continue;
     if (!opt.create_remote || opt.remote_readonly)
       continue;
-    for (const auto& part : with_parents(rname, delim))
-      if (!remote_names.count(part) && created_remote.insert(part).second)
-        out.create_remote.push_back(part);
-    add_pair(rname);
+    // Parents first, and each created parent mirrored locally at once, so
+    // the next run finds both trees alike and creates nothing.
+    for (const auto& part : with_parents(rname, delim)) {
+      if (remote_names.count(part) || !created_remote.insert(part).second)
+        continue;
+      out.create_remote.push_back(part);
+      const std::string lpart = remote_to_local(part, delim, opt.local_sep);
+      if (!local_names.count(lpart) && part != rname) {
+        if (!opt.create_local || opt.local_readonly)
+          continue;
+        if (created_local.insert(lpart).second)
+          out.create_local.push_back(lpart);
+      }
+      add_pair(part);
+    }
   }
   std::sort(out.pairs.begin(), out.pairs.end(),
             [](const folder_pair& a, const folder_pair& b) { return a.remote_name < b.remote_name; });

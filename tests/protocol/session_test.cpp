@@ -1,4 +1,5 @@
-// The IMAP session against a private Dovecot on 127.0.0.1: login, TLS, mailbox commands, pipelining, traces.
+// The IMAP session against a private Dovecot on 127.0.0.1: login, TLS, mailbox commands,
+// pipelining, traces.
 #include "protocol/command.hpp"
 #include "protocol/imap_error.hpp"
 #include "protocol/session.hpp"
@@ -32,7 +33,7 @@ std::string password_of(const std::string& user) {
 // Every user of the shared server: all added before the first login, since
 // Dovecot's passwd-file lookup rereads the file at most once a second.
 const char* const users[] = {"plain", "login", "wrong", "starttls", "untrusted", "imaps",
-                             "mbox", "msgs", "bulk", "size", "kicked", "utf8"};
+                             "mbox",  "msgs",  "bulk",  "size",     "kicked",    "utf8"};
 
 // One Dovecot with TLS (STARTTLS on port(), imaps on ssl_port()) for the
 // whole binary; each test case uses its own user, so tests stay independent.
@@ -168,8 +169,7 @@ struct collecting_consumer : body_consumer {
   }
 };
 
-template <class F>
-imap_error error_of(F&& f) {
+template <class F> imap_error error_of(F&& f) {
   try {
     f();
   } catch (const imap_error& e) {
@@ -181,7 +181,8 @@ imap_error error_of(F&& f) {
 
 } // namespace
 
-TEST_CASE("login with AUTHENTICATE PLAIN (SASL-IR) keeps the password out of the trace", "[session]") {
+TEST_CASE("login with AUTHENTICATE PLAIN (SASL-IR) keeps the password out of the trace",
+          "[session]") {
   auto user = new_user("plain");
   trace_log log;
   auto s = login(user, &log);
@@ -213,7 +214,8 @@ TEST_CASE("login with the LOGIN command when asked to", "[session]") {
   check_no_secrets(log, user);
 }
 
-TEST_CASE("a password that needs a literal works with both mechanisms and stays redacted", "[session]") {
+TEST_CASE("a password that needs a literal works with both mechanisms and stays redacted",
+          "[session]") {
   auto user = new_user("utf8");
   for (std::string mech : {"PLAIN", "LOGIN"}) {
     trace_log log;
@@ -222,7 +224,8 @@ TEST_CASE("a password that needs a literal works with both mechanisms and stays 
     auto s = session::connect(o);
     s->noop();
     INFO(log.text());
-    CHECK(log.contains(mech == "PLAIN" ? " AUTHENTICATE PLAIN <redacted>" : " LOGIN utf8 <password>"));
+    CHECK(log.contains(mech == "PLAIN" ? " AUTHENTICATE PLAIN <redacted>"
+                                       : " LOGIN utf8 <password>"));
     check_no_secrets(log, user);
     CHECK_FALSE(log.contains("ss\\w"));
   }
@@ -240,7 +243,7 @@ TEST_CASE("a wrong password is an auth error naming user and server", "[session]
     CHECK(e.code() == "AUTHENTICATIONFAILED");
     CHECK(std::string(e.what())
           == "login failed for user " + user + " on 127.0.0.1:" + std::to_string(dovecot().port())
-               + ": [AUTHENTICATIONFAILED] Authentication failed.");
+                 + ": [AUTHENTICATIONFAILED] Authentication failed.");
     CHECK_FALSE(log.contains("not-the-password"));
     CHECK_THAT(e.what(), !Catch::Contains("not-the-password"));
   }
@@ -251,7 +254,8 @@ TEST_CASE("a closed port is a connect error", "[session]") {
   o.port = oimap::test::free_port();
   auto e = error_of([&] { session::connect(o); });
   CHECK(e.kind() == error_kind::connect);
-  CHECK(std::string(e.what()) == "cannot connect to 127.0.0.1:" + std::to_string(o.port) + ": Connection refused");
+  CHECK(std::string(e.what())
+        == "cannot connect to 127.0.0.1:" + std::to_string(o.port) + ": Connection refused");
 }
 
 TEST_CASE("STARTTLS upgrades with verification before any credential is sent", "[session][tls]") {
@@ -276,7 +280,8 @@ TEST_CASE("STARTTLS upgrades with verification before any credential is sent", "
   check_no_secrets(log, user);
 }
 
-TEST_CASE("STARTTLS fails on an untrusted certificate without sending credentials", "[session][tls]") {
+TEST_CASE("STARTTLS fails on an untrusted certificate without sending credentials",
+          "[session][tls]") {
   auto user = new_user("untrusted");
   trace_log log;
   auto o = options_for(user, &log);
@@ -314,7 +319,7 @@ TEST_CASE("STARTTLS not offered fails closed, never falling back to plaintext", 
   CHECK(e.kind() == error_kind::tls);
   CHECK(std::string(e.what())
         == "server 127.0.0.1:" + std::to_string(plain.port())
-             + " does not offer STARTTLS; refusing to continue without TLS");
+               + " does not offer STARTTLS; refusing to continue without TLS");
   INFO(log.text());
   for (const auto& [dir, line] : log.lines)
     if (dir == '>')
@@ -338,7 +343,8 @@ TEST_CASE("LIST, CREATE, SELECT, EXAMINE and STATUS", "[session]") {
   REQUIRE(by_name.count("Archive.2024"));
   REQUIRE(by_name.count("Entw&APw-rfe"));
   CHECK(by_name["Archive"].delimiter == '.');
-  CHECK(std::find(by_name["Archive"].attributes.begin(), by_name["Archive"].attributes.end(), "\\HasChildren")
+  CHECK(std::find(by_name["Archive"].attributes.begin(), by_name["Archive"].attributes.end(),
+                  "\\HasChildren")
         != by_name["Archive"].attributes.end());
   CHECK(s->list("", "Arch%").size() == 1);
 
@@ -380,12 +386,14 @@ TEST_CASE("APPEND pipelined, flags, bodies byte-exact, expunge by uid", "[sessio
   auto s = login(user, &log);
   auto inbox = s->select("INBOX", false);
 
-  std::string eight_bit = make_message("eight-bit", "Gr\xc3\xbc\xc3\x9f" "e, caf\xe9 \x80\xff\xfe\r\n"
+  std::string eight_bit = make_message("eight-bit", "Gr\xc3\xbc\xc3\x9f"
+                                                    "e, caf\xe9 \x80\xff\xfe\r\n"
                                                     "binary-ish line \x01\x7f\r\n");
   std::string big_body;
   big_body.reserve(5 * 1024 * 1024 + 100);
   for (int i = 0; big_body.size() < 5 * 1024 * 1024; ++i)
-    big_body += "line " + std::to_string(i) + " of a five megabyte message, with some padding text\r\n";
+    big_body +=
+        "line " + std::to_string(i) + " of a five megabyte message, with some padding text\r\n";
   std::string big = make_message("big", big_body);
   std::string small = make_message("small", "hello\r\n");
 
@@ -407,7 +415,8 @@ TEST_CASE("APPEND pipelined, flags, bodies byte-exact, expunge by uid", "[sessio
     INFO(log.text());
     std::size_t last_append = 0, first_reply = std::string::npos;
     for (std::size_t i = 0; i < log.lines.size(); ++i) {
-      if (log.lines[i].first == '>' && log.lines[i].second.find(" APPEND INBOX") != std::string::npos)
+      if (log.lines[i].first == '>'
+          && log.lines[i].second.find(" APPEND INBOX") != std::string::npos)
         last_append = i;
       if (first_reply == std::string::npos && log.lines[i].first == '<'
           && log.lines[i].second.find(" OK [APPENDUID") != std::string::npos)
@@ -463,7 +472,8 @@ TEST_CASE("APPEND pipelined, flags, bodies byte-exact, expunge by uid", "[sessio
   // STORE: one change, then a batch where equal changes share a command.
   s->store_flags("1", flag::flagged, flag::seen);
   log.lines.clear();
-  s->store_flags(std::vector<flag_change>{{1, flag::draft, {}}, {2, flag::draft, {}}, {3, flag::seen, flag::flagged}});
+  s->store_flags(std::vector<flag_change>{
+      {1, flag::draft, {}}, {2, flag::draft, {}}, {3, flag::seen, flag::flagged}});
   {
     INFO(log.text());
     CHECK(log.contains("UID STORE 1:2 +FLAGS.SILENT (\\Draft)"));
@@ -513,8 +523,9 @@ TEST_CASE("many APPENDs and a large flag fetch run through the pipeline window",
   const int count = 1200;
   std::vector<append_request> reqs;
   for (int i = 0; i < count; ++i)
-    reqs.push_back(request_for(make_message("m" + std::to_string(i), "body " + std::to_string(i) + "\r\n"),
-                               i % 3 == 0 ? flag_set(flag::seen) : flag_set()));
+    reqs.push_back(
+        request_for(make_message("m" + std::to_string(i), "body " + std::to_string(i) + "\r\n"),
+                    i % 3 == 0 ? flag_set(flag::seen) : flag_set()));
   auto results = s->append("Bulk", std::move(reqs));
   REQUIRE(results.size() == count);
   CHECK(std::all_of(results.begin(), results.end(), [](const auto& r) { return r.ok; }));
@@ -554,7 +565,8 @@ TEST_CASE("many APPENDs and a large flag fetch run through the pipeline window",
   CHECK(fetches >= 7);
 }
 
-TEST_CASE("a server without LITERAL+ and SASL-IR gets synchronizing literals and a continuation", "[session]") {
+TEST_CASE("a server without LITERAL+ and SASL-IR gets synchronizing literals and a continuation",
+          "[session]") {
   private_dovecot d;
   d.add_user("dave", "dave-pw");
   // Dovecot's own capability override, then a reload; wait until it shows.
@@ -595,7 +607,8 @@ TEST_CASE("a server without LITERAL+ and SASL-IR gets synchronizing literals and
   std::vector<append_request> reqs;
   std::vector<std::string> msgs;
   for (int i = 0; i < 5; ++i)
-    msgs.push_back(make_message("sync" + std::to_string(i), std::string(100 + i * 1000, 'x') + "\r\n"));
+    msgs.push_back(
+        make_message("sync" + std::to_string(i), std::string(100 + i * 1000, 'x') + "\r\n"));
   for (auto& m : msgs)
     reqs.push_back(request_for(m));
   log.lines.clear();
@@ -615,7 +628,8 @@ TEST_CASE("a server without LITERAL+ and SASL-IR gets synchronizing literals and
   CHECK(s->fetch_flags("1:*", 12345).size() == 5);
 }
 
-TEST_CASE("a message source writing the wrong size is an error, and the session is closed", "[session]") {
+TEST_CASE("a message source writing the wrong size is an error, and the session is closed",
+          "[session]") {
   auto user = new_user("size");
   auto s = login(user);
   std::vector<append_request> reqs;
@@ -672,6 +686,7 @@ TEST_CASE("BYE from the server and a local shutdown are closed errors", "[sessio
   // Unusable from now on, with a message saying so.
   e = error_of([&] { s->noop(); });
   CHECK(e.kind() == error_kind::closed);
-  CHECK_THAT(e.what(), Catch::StartsWith("session with 127.0.0.1:" + std::to_string(dovecot().port())
-                                         + " is unusable after an earlier error: server 127.0.0.1:"));
+  CHECK_THAT(e.what(),
+             Catch::StartsWith("session with 127.0.0.1:" + std::to_string(dovecot().port())
+                               + " is unusable after an earlier error: server 127.0.0.1:"));
 }

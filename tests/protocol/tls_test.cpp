@@ -1,4 +1,5 @@
-// TLS transport against a real `openssl s_server` with a throwaway CA: verification outcomes and I/O.
+// TLS transport against a real `openssl s_server` with a throwaway CA: verification outcomes and
+// I/O.
 #include "protocol/imap_error.hpp"
 #include "protocol/tcp_transport.hpp"
 #include "protocol/tls_transport.hpp"
@@ -7,8 +8,8 @@
 
 #include <chrono>
 #include <csignal>
-#include <fcntl.h>
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -51,12 +52,15 @@ struct test_pki {
     std::string d = dir.string();
     std::ofstream(dir / "ext.cnf") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
                                    << "basicConstraints=CA:FALSE\n";
-    run("cd " + d + " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-        " -keyout ca.key -out ca.pem -days 2 -subj '/CN=oimap test CA' 2>/dev/null");
-    run("cd " + d + " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-        " -keyout server.key -out server.csr -subj '/CN=oimap test server' 2>/dev/null");
-    run("cd " + d + " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
-        " -out server.pem -days 2 -extfile ext.cnf 2>/dev/null");
+    run("cd " + d
+        + " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+          " -keyout ca.key -out ca.pem -days 2 -subj '/CN=oimap test CA' 2>/dev/null");
+    run("cd " + d
+        + " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+          " -keyout server.key -out server.csr -subj '/CN=oimap test server' 2>/dev/null");
+    run("cd " + d
+        + " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
+          " -out server.pem -days 2 -extfile ext.cnf 2>/dev/null");
   }
   ~test_pki() {
     std::error_code ec;
@@ -132,8 +136,8 @@ void wait_for_port(std::uint16_t port, const child_process& proc) {
 // status page, which gives the tests real application data over TLS.
 struct tls_server {
   std::uint16_t port = free_port();
-  child_process proc{{"openssl", "s_server", "-accept", std::to_string(port), "-cert", pki().cert.string(),
-                      "-key", pki().key.string(), "-www", "-naccept", "1000"},
+  child_process proc{{"openssl", "s_server", "-accept", std::to_string(port), "-cert",
+                      pki().cert.string(), "-key", pki().key.string(), "-www", "-naccept", "1000"},
                      pki().dir / ("s_server-" + std::to_string(port) + ".log")};
   tls_server() { wait_for_port(port, proc); }
 };
@@ -193,7 +197,8 @@ TEST_CASE("TLS fails for a name or address the certificate does not hold", "[tls
 
 TEST_CASE("TLS fails against the system store for a private CA", "[tls]") {
   std::string msg = tls_failure("localhost", {"localhost", "", true});
-  CHECK_THAT(msg, Catch::StartsWith("TLS certificate verify failed for localhost:" + std::to_string(server().port)));
+  CHECK_THAT(msg, Catch::StartsWith("TLS certificate verify failed for localhost:"
+                                    + std::to_string(server().port)));
   CHECK_THAT(msg, Catch::Contains("local issuer") || Catch::Contains("self-signed"));
 }
 
@@ -233,8 +238,8 @@ TEST_CASE("TLS to a plaintext server fails the handshake with a reason", "[tls]"
     FAIL("handshake succeeded");
   } catch (const imap_error& e) {
     CHECK(e.kind() == error_kind::tls);
-    CHECK_THAT(e.what(), Catch::StartsWith("TLS handshake with 127.0.0.1:" + std::to_string(ntohs(a.sin_port))
-                                           + " failed: "));
+    CHECK_THAT(e.what(), Catch::StartsWith("TLS handshake with 127.0.0.1:"
+                                           + std::to_string(ntohs(a.sin_port)) + " failed: "));
   }
   srv.get();
   ::close(lfd);

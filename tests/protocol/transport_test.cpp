@@ -46,8 +46,7 @@ std::uint16_t closed_port() {
   return l.port();
 }
 
-template <class F>
-auto finishes_within(std::future<F>& f, std::chrono::seconds limit) {
+template <class F> auto finishes_within(std::future<F>& f, std::chrono::seconds limit) {
   return f.wait_for(limit) == std::future_status::ready;
 }
 
@@ -60,7 +59,8 @@ TEST_CASE("connecting to a closed port names the address and the reason", "[tran
     FAIL("connect succeeded");
   } catch (const imap_error& e) {
     CHECK(e.kind() == error_kind::connect);
-    CHECK(std::string(e.what()) == "cannot connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
+    CHECK(std::string(e.what())
+          == "cannot connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
   }
 }
 
@@ -106,7 +106,8 @@ TEST_CASE("a silent server times out a read after socktimeout", "[transport]") {
     FAIL("read returned");
   } catch (const imap_error& e) {
     CHECK(e.kind() == error_kind::timeout);
-    CHECK(std::string(e.what()) == "timed out after 1 s reading from 127.0.0.1:" + std::to_string(server.port()));
+    CHECK(std::string(e.what())
+          == "timed out after 1 s reading from 127.0.0.1:" + std::to_string(server.port()));
   }
   CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(900));
   ::close(fd);
@@ -130,8 +131,9 @@ TEST_CASE("shutdown from another thread unblocks a reader with no timeout", "[tr
   CHECK(reader.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout);
   t->shutdown();
   REQUIRE(finishes_within(reader, std::chrono::seconds(5)));
-  CHECK(reader.get() == "closed: connection to 127.0.0.1:" + std::to_string(server.port())
-                          + " was shut down while reading");
+  CHECK(reader.get()
+        == "closed: connection to 127.0.0.1:" + std::to_string(server.port())
+               + " was shut down while reading");
   CHECK_THROWS_AS(t->write_all("x"), imap_error);
   t->shutdown(); // idempotent
   // The server sees the connection end, too.

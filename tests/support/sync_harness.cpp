@@ -97,9 +97,12 @@ std::string make_message(const std::string& id, const std::string& body_lines) {
        + "@example.org>\r\n\r\n" + body_lines;
 }
 
-sync_env::sync_env(dovecot_options opts) : dir_("oimap-sync"), server_(opts) {
-  server_.add_user("alice", "pw");
-  write_config();
+sync_env::sync_env(dovecot_options opts, std::vector<std::pair<std::string, std::string>> users)
+  : dir_("oimap-sync"), server_(opts) {
+  for (const auto& [user, password] : users)
+    server_.add_user(user, password);
+  password_ = users.front().second;
+  write_config({}, {}, {}, password_);
 }
 
 fs::path sync_env::server_folder(const std::string& folder) const {
@@ -142,7 +145,7 @@ command_result sync_env::oimap(const std::vector<std::string>& args,
 imap_dialogue& sync_env::imap() {
   if (!imap_) {
     imap_ = std::make_unique<imap_dialogue>(server_.port());
-    imap_->login("alice", "pw");
+    imap_->login("alice", password_);
   }
   return *imap_;
 }

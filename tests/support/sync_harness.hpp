@@ -37,7 +37,10 @@ std::map<std::string, std::string> maildir_files(const fs::path& folder);
 // A Dovecot with user "alice", an oimap config for it, a local Maildir root.
 class sync_env {
 public:
-  explicit sync_env(dovecot_options opts = {});
+  // Users are all added before anyone logs in: Dovecot rereads its
+  // passwd-file at most once a second, so a user added later may be refused.
+  explicit sync_env(dovecot_options opts = {},
+                    std::vector<std::pair<std::string, std::string>> users = {{"alice", "pw"}});
 
   private_dovecot& server() { return server_; }
   const fs::path& dir() const { return dir_.path(); }
@@ -62,6 +65,7 @@ private:
   temp_dir dir_;
   private_dovecot server_;
   std::unique_ptr<imap_dialogue> imap_;
+  std::string password_;
 };
 
 fs::path oimap_binary();

@@ -1,0 +1,79 @@
+"""Timing one command: wall clock (our own monotonic clock around the
+process), user + system CPU and max RSS (from /usr/bin/time -v)."""
+
+import math
+import os
+import re
+import signal
+import subprocess
+import time
+
+TIME = "/usr/bin/time"
+
+
+def parse_time_v(text):
+    def num(pattern, default=0.0):
+        m = re.search(pattern, text)
+        return float(m.group(1)) if m else default
+
+    return {
+        "user_s": num(r"User time \(seconds\): ([\d.]+)"),
+        "sys_s": num(r"System time \(seconds\): ([\d.]+)"),
+        "max_rss_kb": int(num(r"Maximum resident set size \(kbytes\): (\d+)")),
+        "exit": int(num(r"Exit status: (\d+)", -1)),
+    }
+
+
+def next_second():
+    """Sleeps into the next wall-clock second.
+
+    Called before every timed sync, after the previous run and the
+    scenario's changes: mbsync sleeps 1 s when a Maildir's cur/ or new/
+    changed within the current second (it could not tell later changes in
+    that second apart), which back-to-back runs would trigger on every
+    resync although a user's syncs are never that close together.
+    """
+    now = time.time()
+    time.sleep(math.ceil(now) - now + 0.01)
+
+
+def timed(argv, log_path, env=None, cwd=None, timeout=None):
+    """Runs argv under /usr/bin/time -v with output to log_path."""
+    tfile = log_path + ".time"
+    load = os.getloadavg()[0]
+    with open(log_path, "wb") as out:
+        t0 = time.monotonic()
+        proc = subprocess.Popen([TIME, "-v", "-o", tfile, *argv], stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env, cwd=cwd, start_new_session=True)
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGKILL)  # the group we started above
+            proc.wait()
+        wall = time.monotonic() - t0
+    try:
+        with open(tfile) as f:
+            result = parse_time_v(f.read())
+    except FileNotFoundError:
+        result = {"user_s": 0.0, "sys_s": 0.0, "max_rss_kb": 0, "exit": -1}
+    result["wall_s"] = wall
+    result["cpu_s"] = result["user_s"] + result["sys_s"]
+    result["load1_before"] = load
+    result["timed_out"] = timed_out
+    if timed_out:
+        result["exit"] = -9
+    elif result["exit"] == -1:
+        result["exit"] = proc.returncode
+    return result
+
+
+def tail(path, lines=15):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()[-8000:]
+    except FileNotFoundError:
+        return ""
+    return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
