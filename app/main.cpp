@@ -70,6 +70,15 @@ int run(const oimap::app::cli_options& cli) {
         imap->maxconnections = 1;
   }
   for (const auto& account : settings->accounts)
+    for (const auto* repo : {&settings->local(account), &settings->remote(account)})
+      if (repo->nametrans || repo->folderfilter)
+        // Ignoring them would sync other folders, or under other names, than
+        // the user asked for: refuse until the Python evaluator exists.
+        throw config::config_error(repo->where + ": repository '" + repo->name + "': "
+                                   + (repo->nametrans ? "nametrans" : "folderfilter")
+                                   + " is a Python expression, which oimap cannot evaluate "
+                                     "yet; remove it (or use -f to pick folders)");
+  for (const auto& account : settings->accounts)
     if (settings->local(account).type() != config::repository_type::maildir
         || settings->remote(account).type() != config::repository_type::imap)
       throw config::config_error(account.where + ": account '" + account.name

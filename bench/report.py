@@ -93,7 +93,10 @@ def markdown(meta, rows, runs, scenarios):
             scaled = True
         ver = "yes" if r["verified"] == r["runs"] else \
             f"**NO** ({r['runs'] - r['verified']}/{r['runs']} failed)"
-        out.append(f"| {scenarios[r['scenario']]} | {tool} | {fmt_wall(r['wall_s'])} | "
+        scen = scenarios[r["scenario"]]
+        if c["accounts"] > 1:
+            scen = f"e ({c['accounts']} accounts): {scen}"
+        out.append(f"| {scen} | {tool} | {fmt_wall(r['wall_s'])} | "
                    f"{fmt(r['cpu_s'])} | {fmt(r['rss_mb'], 1)} | {fmt(r['msgs_per_s'], 0)} | "
                    f"{fmt(r['mb_per_s'], 1)} | {fmt(r['x_wire'])} | {fmt(r['x_mbsync'])} | {ver} |")
     out.append("")

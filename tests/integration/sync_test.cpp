@@ -131,6 +131,12 @@ TEST_CASE("initial sync of nested folders with all five flags, then a no-op reru
       for (const auto& m : flags)
         seen.insert(m.flags);
       CHECK(seen == std::set<std::string>{"S", "FR", "D", "T", ""});
+      const auto owner_rw = fs::perms::owner_read | fs::perms::owner_write;
+      for (const auto& [name, path] : maildir_files(env.local_folder("INBOX", sep)))
+        CHECK((fs::status(path).permissions() & fs::perms::all) == owner_rw);
+      const auto status_dir = env.metadata() / "Account-Test" / "oimap-status";
+      REQUIRE(fs::is_directory(status_dir));
+      CHECK((fs::status(status_dir).permissions() & fs::perms::all) == fs::perms::owner_all);
 
       const auto files_before = maildir_files(env.local_folder("INBOX", sep));
       const auto modseq_before = modseq(env, "INBOX");
@@ -568,4 +574,43 @@ TEST_CASE("kill -9 during a two-way sync with uploads, then rerun: exactly once 
       CHECK(unique.size() == msgs.size());
     }
   }
+}
+
+TEST_CASE("config errors name the file and line and exit 1", "[integration]") {
+  sync_env env;
+  write_file(env.config(), "[general]\naccounts = Test\nthis line has no delimiter\n");
+  auto r = env.oimap({"-o"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find(env.config().string() + ":3") != std::string::npos);
+
+  env.write_config("nametrans = lambda f: f.lower()\n");
+  r = env.oimap({"-o"});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("nametrans") != std::string::npos);
+  CHECK_FALSE(fs::exists(env.local_root()));
+
+  r = run_command({oimap_binary().string(), "-c", (env.dir() / "missing").string(), "-o"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("missing") != std::string::npos);
+
+  r = run_command({oimap_binary().string(), "--no-such-option"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("usage") != std::string::npos);
+}
+
+TEST_CASE("the -k option overrides settings, -l writes a 0600 log", "[integration]") {
+  sync_env env;
+  REQUIRE(env.imap().append("INBOX", make_message("k", "x\r\n")).ok());
+  env.close_imap();
+  env.write_config({}, {}, {}, "wrong");
+  const auto log = env.dir() / "oimap.log";
+  auto r = env.oimap({"-o", "-k", "Repository_TestRemote:remotepass=pw", "-l", log.string()});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  require_same(env, "INBOX");
+  REQUIRE(fs::exists(log));
+  CHECK((fs::status(log).permissions() & fs::perms::all)
+        == (fs::perms::owner_read | fs::perms::owner_write));
+  CHECK(read_file(log).find("Finished account Test") != std::string::npos);
 }
