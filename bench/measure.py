@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 
 TIME = "/usr/bin/time"
@@ -16,11 +17,15 @@ def parse_time_v(text):
         m = re.search(pattern, text)
         return float(m.group(1)) if m else default
 
+    exit_status = int(num(r"Exit status: (\d+)", -1))
+    signal_m = re.search(r"Command terminated by signal (\d+)", text)
+    if signal_m:
+        exit_status = -int(signal_m.group(1))
     return {
         "user_s": num(r"User time \(seconds\): ([\d.]+)"),
         "sys_s": num(r"System time \(seconds\): ([\d.]+)"),
         "max_rss_kb": int(num(r"Maximum resident set size \(kbytes\): (\d+)")),
-        "exit": int(num(r"Exit status: (\d+)", -1)),
+        "exit": exit_status,
     }
 
 
@@ -46,14 +51,26 @@ def timed(argv, log_path, env=None, cwd=None, timeout=None):
         proc = subprocess.Popen([TIME, "-v", "-o", tfile, *argv], stdout=out,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=env, cwd=cwd, start_new_session=True)
-        timed_out = False
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(proc.pid, signal.SIGKILL)  # the group we started above
-            proc.wait()
+        # A blocking wait: Popen.wait(timeout=...) polls with sleeps of up
+        # to 50 ms, which would round every short run up. The timeout is a
+        # timer that kills the process group started above.
+        fired = threading.Event()
+
+        def kill():
+            fired.set()
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+        timer = threading.Timer(timeout, kill) if timeout else None
+        if timer:
+            timer.start()
+        proc.wait()
         wall = time.monotonic() - t0
+        if timer:
+            timer.cancel()
+        timed_out = fired.is_set()
     try:
         with open(tfile) as f:
             result = parse_time_v(f.read())

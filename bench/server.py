@@ -46,8 +46,16 @@ def generator_version():
 
 def ensure_corpus(base, folders, messages, seed, jobs=2):
     """Generates (or reuses) a Maildir++ corpus; returns its directory."""
-    key = f"corpus-{folders}x{messages}-s{seed}-{generator_version()}"
+    version = generator_version()
+    key = f"corpus-{folders}x{messages}-s{seed}-{version}"
     path = os.path.join(base, key)
+    # Corpora of an older generator can never be used again.
+    for entry in os.scandir(base):
+        if entry.name.startswith("corpus-") and not entry.name.split(".")[0].endswith(version):
+            if entry.is_dir():
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
     if os.path.isfile(os.path.join(path, ".complete")):
         return path
     shutil.rmtree(path, ignore_errors=True)

@@ -452,8 +452,15 @@ void folder_run::delete_remote(const std::vector<uid_t>& uids) {
 
 void folder_run::apply_flags(const plan_result& p) {
   for (const auto& c : p.set_local_flags) {
-    folder_->set_flags(c.key, c.flags);
-    ++result_.counts.flags_local;
+    try {
+      folder_->set_flags(c.key, c.flags);
+      ++result_.counts.flags_local;
+    } catch (const storage::message_not_found&) {
+      // A mail reader removed it since the scan: the next run sees a local
+      // deletion. One message's trouble does not stop the folder.
+      result_.warnings.push_back("folder '" + pair_.local_name + "': message '" + c.key
+                                 + "' vanished before its flags could be set");
+    }
   }
   if (!p.set_remote_flags.empty()) {
     std::vector<protocol::flag_change> changes;
