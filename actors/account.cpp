@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <deque>
+#include <map>
 
 namespace oimap::actors {
 
@@ -97,6 +98,21 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
         out->notes.push_back("created local folder '" + name + "'");
       }
       out->pairs = std::move(tree.pairs);
+      // One pipelined STATUS round for every folder: with CONDSTORE it tells
+      // the folder syncers which folders cannot have changed on the server.
+      if (lease.session->has_condstore()) {
+        std::vector<std::string> names;
+        for (const auto& p : out->pairs)
+          names.push_back(p.remote_name);
+        std::map<std::string, sync::remote_snapshot> by_name;
+        for (const auto& st : lease.session->status_many(names))
+          if (st.ok)
+            by_name[st.mailbox] = {st.info.uidvalidity, st.info.uidnext, st.info.exists,
+                                   st.info.highestmodseq};
+        for (auto& p : out->pairs)
+          if (auto it = by_name.find(p.remote_name); it != by_name.end())
+            p.remote_status = it->second;
+      }
     } catch (...) {
       self->send(proto.pool, checkin_atom::value, session_lease{});
       throw;

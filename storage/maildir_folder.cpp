@@ -4,6 +4,7 @@
 #include "storage/maildir_name.hpp"
 #include "storage/storage_error.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <dirent.h>
@@ -235,6 +236,61 @@ std::vector<local_entry> maildir_folder::scan() {
   std::lock_guard lock(mutex_);
   files_ = std::move(files);
   return out;
+}
+
+namespace {
+
+std::uint64_t mtime_ns(const std::filesystem::path& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0)
+    throw_errno("stat", dir, errno);
+  return static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000u
+       + static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
+}
+
+} // namespace
+
+dir_stamp maildir_folder::stamp() const {
+  return {mtime_ns(dir_ / "new"), mtime_ns(dir_ / "cur")};
+}
+
+std::optional<dir_stamp> maildir_folder::seal() {
+  // The kernel stamps a directory change with a coarse clock (one value per
+  // tick), so it never writes "our time + 1 ns": after setting that, any
+  // change by anyone moves the mtime away from it, even in the same tick.
+  dir_stamp marked;
+  for (bool in_new : {true, false}) {
+    const auto dir = dir_ / subdir(in_new);
+    const std::uint64_t mark = mtime_ns(dir) + 1;
+    struct timespec times[2];
+    times[0].tv_sec = 0;
+    times[0].tv_nsec = UTIME_OMIT;
+    times[1].tv_sec = static_cast<time_t>(mark / 1'000'000'000u);
+    times[1].tv_nsec = static_cast<long>(mark % 1'000'000'000u);
+    if (::utimensat(AT_FDCWD, dir.c_str(), times, 0) != 0)
+      return std::nullopt; // e.g. not our directory: just scan next time
+    (in_new ? marked.new_ns : marked.cur_ns) = mark;
+  }
+  // A change before the marks is in the listing; one after, in the mtime.
+  std::array<std::vector<std::string>, 2> names;
+  for (bool in_new : {true, false})
+    for_each_file(dir_ / subdir(in_new),
+                  [&](std::string_view name) { names[in_new ? 0 : 1].emplace_back(name); });
+  std::lock_guard lock(mutex_);
+  if (names[0].size() + names[1].size() != files_.size())
+    return std::nullopt;
+  std::array<std::vector<std::string>, 2> known;
+  for (const auto& [key, loc] : files_)
+    known[loc.in_new ? 0 : 1].push_back(loc.filename);
+  for (int i = 0; i < 2; ++i) {
+    std::sort(names[i].begin(), names[i].end());
+    std::sort(known[i].begin(), known[i].end());
+    if (names[i] != known[i])
+      return std::nullopt;
+  }
+  if (stamp() != marked)
+    return std::nullopt;
+  return marked;
 }
 
 message_writer maildir_folder::begin_message() {

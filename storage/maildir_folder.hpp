@@ -30,6 +30,13 @@ struct local_entry {
   std::string filename;
 };
 
+// The mtimes (ns since the epoch) of a folder's new/ and cur/.
+struct dir_stamp {
+  std::uint64_t new_ns = 0;
+  std::uint64_t cur_ns = 0;
+  bool operator==(const dir_stamp&) const = default;
+};
+
 // Optional timestamps for a delivery (filename_use_mail_timestamp,
 // utime_from_header), both in seconds since the epoch.
 struct delivery_times {
@@ -138,6 +145,16 @@ public:
   message_reader open(std::string_view key);
   // Current full path of a message, if the key is known.
   std::optional<std::filesystem::path> path_of(std::string_view key);
+
+  // The current mtimes of new/ and cur/ (two stat calls).
+  dir_stamp stamp() const;
+
+  // Marks new/ and cur/ so that any later change to them shows in their
+  // mtime, then checks that they hold exactly the files this object knows
+  // of (the last scan plus our own changes). Returns the marked stamp, or
+  // nullopt when someone else changed the folder meanwhile. A sync that
+  // finds the same stamp next time may skip scanning the folder.
+  std::optional<dir_stamp> seal();
 
   // fsyncs new/ and cur/ so the renames and unlinks so far are durable.
   // Meant to be called once per batch; does nothing when fsync is off.

@@ -115,6 +115,7 @@ public:
     data_ = {};
     return out;
   }
+  bool at_end() const { return data_.empty(); }
   void end() {
     if (!data_.empty())
       fail();
@@ -136,6 +137,8 @@ std::string encode_meta(const folder_meta& m) {
   put_varint(out, m.uidnext);
   put_varint(out, m.highestmodseq);
   put_varint(out, m.exists);
+  put_varint(out, m.local_new_mtime);
+  put_varint(out, m.local_cur_mtime);
   return out;
 }
 
@@ -353,6 +356,10 @@ std::optional<folder_meta> status_db::get_meta(std::string_view folder) const {
   m.uidnext = r.varint32();
   m.highestmodseq = r.varint();
   m.exists = r.varint32();
+  if (!r.at_end()) { // written since the Maildir stamps exist
+    m.local_new_mtime = r.varint();
+    m.local_cur_mtime = r.varint();
+  }
   r.end();
   return m;
 }

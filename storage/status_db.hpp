@@ -25,6 +25,10 @@ struct folder_meta {
   std::uint32_t uidnext = 0;
   std::uint64_t highestmodseq = 0;
   std::uint32_t exists = 0;
+  // mtimes (ns) of the Maildir's new/ and cur/ as sealed by the last sync
+  // (maildir_folder::seal); 0: unknown, the next sync must scan.
+  std::uint64_t local_new_mtime = 0;
+  std::uint64_t local_cur_mtime = 0;
   bool operator==(const folder_meta&) const = default;
 };
 

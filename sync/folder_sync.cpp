@@ -154,10 +154,35 @@ private:
 
 folder_result folder_run::run() {
   const bool readonly = opt_.plan.remote_readonly;
-  info_ = remote_.select(pair_.remote_name, readonly);
   folder_ = local_.open(pair_.local_name);
-
   const auto meta = status_.get_meta(pair_.status_name);
+
+  // Nothing changed since the last sync on either side: the Maildir's
+  // directories still carry the stamps that sync sealed, and with CONDSTORE
+  // the server reports the same HIGHESTMODSEQ, UIDNEXT and message count.
+  // Then the folder costs two stat calls and a STATUS, whatever its size.
+  const auto stamp = folder_->stamp();
+  const bool local_unchanged = meta && meta->local_new_mtime != 0
+                            && meta->local_new_mtime == stamp.new_ns
+                            && meta->local_cur_mtime == stamp.cur_ns;
+  auto remote_unchanged_since = [&](std::uint32_t uidvalidity, std::uint32_t uidnext,
+                                    std::uint32_t exists, std::uint64_t modseq) {
+    // A readonly server may hold flags the status never took on, so its
+    // status is no stand-in for a fetch.
+    return !readonly && meta && modseq != 0 && meta->uidvalidity == uidvalidity
+        && meta->highestmodseq == modseq && meta->uidnext == uidnext && meta->exists == exists;
+  };
+  if (local_unchanged && pair_.remote_status
+      && remote_unchanged_since(pair_.remote_status->uidvalidity, pair_.remote_status->uidnext,
+                                pair_.remote_status->exists, pair_.remote_status->highestmodseq))
+    return result_;
+
+  info_ = remote_.select(pair_.remote_name, readonly);
+  const bool remote_unchanged = remote_unchanged_since(info_.uidvalidity, info_.uidnext,
+                                                       info_.exists, info_.highestmodseq);
+  if (local_unchanged && remote_unchanged)
+    return result_;
+
   auto S = status_.load(pair_.status_name);
   auto entries = folder_->scan();
 
@@ -186,10 +211,6 @@ folder_result folder_run::run() {
 
   // With CONDSTORE, an unchanged HIGHESTMODSEQ/UIDNEXT/EXISTS means the server
   // still holds exactly what the status recorded: skip fetching its flags.
-  const bool remote_unchanged = !readonly && meta && info_.highestmodseq != 0
-                             && meta->uidvalidity == info_.uidvalidity
-                             && meta->highestmodseq == info_.highestmodseq
-                             && meta->uidnext == info_.uidnext && meta->exists == info_.exists;
   std::vector<remote_message> R;
   if (remote_unchanged) {
     R.reserve(S.size());
@@ -265,6 +286,10 @@ folder_result folder_run::run() {
   // After our own writes the server's MODSEQ moved on: record none, so the
   // next run fetches flags once and then can trust the value again.
   m.highestmodseq = remote_written_ ? 0 : info_.highestmodseq;
+  if (auto sealed = folder_->seal()) {
+    m.local_new_mtime = sealed->new_ns;
+    m.local_cur_mtime = sealed->cur_ns;
+  }
   batch_.set_meta(pair_.status_name, m);
   commit_status();
   return result_;

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace oimap::protocol {
@@ -18,11 +19,22 @@ class maildir_store;
 
 namespace oimap::sync {
 
+// What STATUS said of a remote folder before its sync started.
+struct remote_snapshot {
+  std::uint32_t uidvalidity = 0;
+  std::uint32_t uidnext = 0;
+  std::uint32_t exists = 0;
+  std::uint64_t highestmodseq = 0; // 0 without CONDSTORE
+};
+
 // One folder on both sides. The status name is the key prefix in status_db.
 struct folder_pair {
   std::string remote_name; // mailbox name on the wire (modified UTF-7)
   std::string local_name;  // Maildir folder name (with the local sep)
   std::string status_name; // remote visible name with '.' as separator
+  // From the account's pipelined STATUS round: lets an unchanged folder be
+  // skipped without even selecting it.
+  std::optional<remote_snapshot> remote_status;
 };
 
 struct folder_sync_options {

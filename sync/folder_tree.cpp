@@ -60,7 +60,7 @@ folder_tree pair_folders(const std::vector<remote_folder>& remote,
   auto add_pair = [&](const std::string& rname) {
     if (paired.insert(rname).second)
       out.pairs.push_back({rname, remote_to_local(rname, delim, opt.local_sep),
-                           status_name_of(rname, delim)});
+                           status_name_of(rname, delim), std::nullopt});
   };
 
   std::set<std::string> created_local;

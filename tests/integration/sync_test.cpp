@@ -614,3 +614,35 @@ TEST_CASE("the -k option overrides settings, -l writes a 0600 log", "[integratio
         == (fs::perms::owner_read | fs::perms::owner_write));
   CHECK(read_file(log).find("Finished account Test") != std::string::npos);
 }
+
+TEST_CASE("an unchanged folder is skipped without SELECT; a change right after is still seen",
+          "[integration]") {
+  sync_env env;
+  auto& imap = env.imap();
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(imap.append("INBOX", make_message("q" + std::to_string(i), "x\r\n")).ok());
+  env.close_imap();
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+
+  auto r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.err.substr(0, 3000));
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("STATUS") != std::string::npos);
+  CHECK(r.err.find(" SELECT ") == std::string::npos);
+  CHECK(r.err.find(" FETCH ") == std::string::npos);
+
+  // Immediately (same clock tick, likely) mark a message read locally.
+  const auto inbox = env.local_folder("INBOX");
+  auto files = maildir_files(inbox);
+  REQUIRE(!files.empty());
+  const auto& [name, path] = *files.begin();
+  fs::rename(path, inbox / "cur" / (name.substr(0, name.find(":2,")) + ":2,S"));
+  r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  require_same(env, "INBOX");
+  auto server = maildir_messages(env.server_folder("INBOX"));
+  CHECK(std::count_if(server.begin(), server.end(),
+                      [](const message_view& m) { return m.flags == "S"; })
+        == 1);
+}

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <fcntl.h>
+#include <fstream>
 #include <random>
 
 using namespace oimap::storage;
@@ -295,4 +296,28 @@ TEST_CASE("a write error names the file and the system's reason", "[maildir_fold
   unique_fd owned(fd);
   CHECK_THROWS_WITH(write_all(owned.get(), "data", "/x/INBOX/tmp/m"),
                     "cannot write /x/INBOX/tmp/m: No space left on device");
+}
+
+TEST_CASE("seal marks new/ and cur/ so that any later change shows", "[maildir][seal]") {
+  fixture f;
+  f.deliver("Subject: a\r\n\r\nx\r\n", 1, flag::seen);
+  f.folder->scan();
+  f.deliver("Subject: b\r\n\r\ny\r\n", 2, {});
+
+  auto sealed = f.folder->seal();
+  REQUIRE(sealed);
+  CHECK(f.folder->stamp() == *sealed);
+
+  SECTION("a rename by someone else, even at once, moves the stamp") {
+    auto entries = f.folder->scan();
+    REQUIRE(entries.size() == 2);
+    const auto& e = entries[0];
+    const auto from = f.dir(e.in_new ? "new" : "cur") / e.filename;
+    fs::rename(from, f.dir("cur") / (e.key + ":2,F"));
+    CHECK(f.folder->stamp() != *sealed);
+  }
+  SECTION("a file someone else added before the seal makes it fail") {
+    std::ofstream(f.dir("new") / "1700000000.foreign.host") << "Subject: c\n\nz\n";
+    CHECK_FALSE(f.folder->seal());
+  }
 }
