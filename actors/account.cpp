@@ -27,6 +27,7 @@ struct account_setup {
   std::shared_ptr<storage::maildir_store> local;
   std::vector<sync::folder_pair> pairs;
   std::vector<std::string> notes; // folders created, for the ui
+  int unchanged = 0;              // folders skipped: nothing changed on either side
 };
 
 namespace {
@@ -112,6 +113,14 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
         for (auto& p : out->pairs)
           if (auto it = by_name.find(p.remote_name); it != by_name.end())
             p.remote_status = it->second;
+        // Unchanged folders need neither a syncer nor a connection.
+        const bool readonly = settings.remote(account).readonly;
+        std::erase_if(out->pairs, [&](const sync::folder_pair& p) {
+          if (!sync::folder_unchanged(*out->local, *out->status, p, readonly))
+            return false;
+          ++out->unchanged;
+          return true;
+        });
       }
     } catch (...) {
       self->send(proto.pool, checkin_atom::value, session_lease{});
@@ -300,6 +309,7 @@ account_actor::behavior_type account_behavior(account_pointer self, run_context_
             st.setup = s;
             for (const auto& n : s->notes)
               self->send(st.ui, event(ui::ui_event::kind::info, st.name, n));
+            st.synced += s->unchanged;
             st.writer = spawn_status_writer(self->system(), s->status);
             st.queue.assign(s->pairs.begin(), s->pairs.end());
             launch_more(self);

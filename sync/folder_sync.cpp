@@ -108,6 +108,25 @@ private:
   std::optional<md5_hasher> hasher_;
 };
 
+// The Maildir's new/ and cur/ still carry the stamps the last sync sealed.
+bool local_stamp_matches(const storage::maildir_folder& folder,
+                         const std::optional<storage::folder_meta>& meta) {
+  if (!meta || meta->local_new_mtime == 0)
+    return false;
+  const auto stamp = folder.stamp();
+  return meta->local_new_mtime == stamp.new_ns && meta->local_cur_mtime == stamp.cur_ns;
+}
+
+// With CONDSTORE, the same HIGHESTMODSEQ, UIDNEXT and message count mean the
+// server holds exactly what the status recorded. A readonly server may hold
+// flags the status never took on, so its state is no stand-in for a fetch.
+bool remote_matches(const std::optional<storage::folder_meta>& meta, const remote_snapshot& r,
+                    bool readonly) {
+  return !readonly && meta && r.highestmodseq != 0 && meta->uidvalidity == r.uidvalidity
+      && meta->highestmodseq == r.highestmodseq && meta->uidnext == r.uidnext
+      && meta->exists == r.exists;
+}
+
 class folder_run {
 public:
   folder_run(protocol::session& remote, storage::maildir_store& local, status_db& status,
@@ -157,29 +176,15 @@ folder_result folder_run::run() {
   folder_ = local_.open(pair_.local_name);
   const auto meta = status_.get_meta(pair_.status_name);
 
-  // Nothing changed since the last sync on either side: the Maildir's
-  // directories still carry the stamps that sync sealed, and with CONDSTORE
-  // the server reports the same HIGHESTMODSEQ, UIDNEXT and message count.
-  // Then the folder costs two stat calls and a STATUS, whatever its size.
-  const auto stamp = folder_->stamp();
-  const bool local_unchanged = meta && meta->local_new_mtime != 0
-                            && meta->local_new_mtime == stamp.new_ns
-                            && meta->local_cur_mtime == stamp.cur_ns;
-  auto remote_unchanged_since = [&](std::uint32_t uidvalidity, std::uint32_t uidnext,
-                                    std::uint32_t exists, std::uint64_t modseq) {
-    // A readonly server may hold flags the status never took on, so its
-    // status is no stand-in for a fetch.
-    return !readonly && meta && modseq != 0 && meta->uidvalidity == uidvalidity
-        && meta->highestmodseq == modseq && meta->uidnext == uidnext && meta->exists == exists;
-  };
+  // Nothing changed since the last sync on either side (see folder_unchanged).
+  const bool local_unchanged = local_stamp_matches(*folder_, meta);
   if (local_unchanged && pair_.remote_status
-      && remote_unchanged_since(pair_.remote_status->uidvalidity, pair_.remote_status->uidnext,
-                                pair_.remote_status->exists, pair_.remote_status->highestmodseq))
+      && remote_matches(meta, *pair_.remote_status, readonly))
     return result_;
 
   info_ = remote_.select(pair_.remote_name, readonly);
-  const bool remote_unchanged = remote_unchanged_since(info_.uidvalidity, info_.uidnext,
-                                                       info_.exists, info_.highestmodseq);
+  const bool remote_unchanged = remote_matches(
+    meta, {info_.uidvalidity, info_.uidnext, info_.exists, info_.highestmodseq}, readonly);
   if (local_unchanged && remote_unchanged)
     return result_;
 
@@ -521,6 +526,16 @@ folder_result sync_folder(protocol::session& remote, storage::maildir_store& loc
     r.message = e.what();
     return r;
   }
+}
+
+bool folder_unchanged(const storage::maildir_store& local, const storage::status_db& status,
+                      const folder_pair& pair, bool remote_readonly) {
+  if (!pair.remote_status || !local.has_folder(pair.local_name))
+    return false;
+  const auto meta = status.get_meta(pair.status_name);
+  if (!remote_matches(meta, *pair.remote_status, remote_readonly))
+    return false;
+  return local_stamp_matches(*local.open(pair.local_name), meta);
 }
 
 } // namespace oimap::sync

@@ -70,6 +70,13 @@ using progress_fn = std::function<void(const folder_counts&)>;
 // actor); returns with the batch written and emptied.
 using status_write_fn = std::function<void(storage::status_db::batch&)>;
 
+// True when neither side can have changed since the folder's last sync: the
+// pair's STATUS snapshot matches the recorded CONDSTORE state and the
+// Maildir's directories still carry the stamps that sync sealed. Costs a
+// status read and two stat calls, and needs no connection.
+bool folder_unchanged(const storage::maildir_store& local, const storage::status_db& status,
+                      const folder_pair& pair, bool remote_readonly);
+
 // Blocking: uses the session (already logged in) for the whole run. Throws
 // nothing: every error ends up in the result, scoped to this folder, except
 // a lost connection, which is rethrown so the caller can drop the session.
