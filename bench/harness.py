@@ -11,7 +11,7 @@ import json
 import os
 import platform
 import shutil
-import statistics
+import signal
 import subprocess
 import sys
 import time
@@ -149,6 +149,13 @@ class Bench:
         os.makedirs(a.base, exist_ok=True)
         os.chmod(a.base, 0o755)
         self.corpus = srv.ensure_corpus(a.base, a.folders, a.messages, a.seed)
+        self.server_dir = os.path.join(a.base, f"server-{self.stamp}")
+        log(f"starting a private Dovecot in {self.server_dir}")
+        self.server = srv.Server(self.server_dir)
+        self.server.add_user("pristine")
+        t0 = time.monotonic()
+        self.server.fill_link("pristine", self.corpus)
+        log(f"Dovecot indexed the corpus in {time.monotonic() - t0:.1f} s")
         self.corpus_cache = verify.DigestCache()
         log("reading the corpus (Message-ID, digest, flags of every message)")
         snap = verify.snapshot(verify.server_folders(self.corpus), cache=self.corpus_cache)
@@ -162,13 +169,6 @@ class Bench:
         self.subset = None
         if a.offlineimap_subset and a.offlineimap_subset < a.folders:
             self.subset = self.folder_order[:a.offlineimap_subset]
-        self.server_dir = os.path.join(a.base, f"server-{self.stamp}")
-        log(f"starting a private Dovecot in {self.server_dir}")
-        self.server = srv.Server(self.server_dir)
-        self.server.add_user("pristine")
-        t0 = time.monotonic()
-        self.server.fill_link("pristine", self.corpus)
-        log(f"Dovecot indexed the corpus in {time.monotonic() - t0:.1f} s")
         # Every user of the session is added now: Dovecot notices a changed
         # users file only after a while, so users added just before their run
         # would fail to log in.
@@ -388,7 +388,15 @@ class Bench:
         return bands
 
 
+def on_signal(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv):
+    # Ctrl-C or kill: stop the running tool, Dovecot, and remove the run's
+    # files (Bench.run's finally); even when started with SIGINT ignored.
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     args = parse_args(argv)
     for path, what in ((args.wire_limit, "wire_limit (bench/run builds it)"),
                        (args.oimap, "oimap (bash scripts/build)")):
@@ -396,7 +404,11 @@ def main(argv):
             continue
         if not os.access(path, os.X_OK):
             raise SystemExit(f"bench: {path} missing: {what}")
-    return Bench(args).run()
+    try:
+        return Bench(args).run()
+    except KeyboardInterrupt as e:
+        log(f"bench: interrupted ({e or 'Ctrl-C'}); the tool, Dovecot and the run's files are gone")
+        return 130
 
 
 if __name__ == "__main__":

@@ -64,13 +64,20 @@ def timed(argv, log_path, env=None, cwd=None, timeout=None):
                 pass
 
         timer = threading.Timer(timeout, kill) if timeout else None
-        if timer:
-            timer.start()
-        proc.wait()
-        wall = time.monotonic() - t0
-        if timer:
-            timer.cancel()
-        timed_out = fired.is_set()
+        try:
+            if timer:
+                timer.daemon = True
+                timer.start()
+            proc.wait()
+            wall = time.monotonic() - t0
+        except BaseException:  # e.g. Ctrl-C: do not leave the tool running
+            kill()
+            proc.wait()
+            raise
+        finally:
+            if timer:
+                timer.cancel()
+        timed_out = fired.is_set() and proc.returncode != 0
     try:
         with open(tfile) as f:
             result = parse_time_v(f.read())

@@ -69,9 +69,9 @@ def digest_message(data):
 class DigestCache:
     """Remembers digests by inode so unchanged files are read once.
 
-    Keyed by (device, inode, size, mtime); renames (flag changes) keep the
-    key. A cache must not outlive the files it saw (inode numbers are
-    reused), so the harness keeps one for the corpus and one per run.
+    Keyed by (device, inode, size, mtime, ctime): any write, rename or
+    chown makes a miss, so a file rewritten in place of another is always
+    read again. The harness keeps one cache for the corpus and one per run.
     """
 
     def __init__(self, parent=None):
@@ -132,7 +132,7 @@ def snapshot(folders, strip_tuid=False, cache=None, only=None):
                 if entry.name.startswith("."):
                     continue
                 st = entry.stat(follow_symlinks=False)
-                key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+                key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
                 hit = cache.get(key) if cache is not None else None
                 if hit is None:
                     with open(entry.path, "rb") as f:

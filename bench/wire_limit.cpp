@@ -4,10 +4,10 @@
 //   wire_limit --port N [--host 127.0.0.1] [--connections C]
 //              --account USER:PASSWORD [--account ...]
 //
-// Phase 1 logs in to each account once and LISTs its folders (that
-// connection is kept for phase 2). Phase 2 runs C threads, each with its own
-// connection, that take (account, folder) jobs off one queue and send
-// EXAMINE + UID FETCH pipelined in one write. The response is scanned only
+// Phase 1: C threads log in to the accounts (each once) and LIST their
+// folders; those connections are kept for phase 2. Phase 2: C threads, each
+// with one connection at a time (reusing phase 1's), take (account, folder)
+// jobs off one queue and send EXAMINE + UID FETCH pipelined in one write. The response is scanned only
 // far enough to skip literals and find the tagged completion: nothing is
 // parsed or stored. Prints one JSON object: messages, bytes (literal bytes,
 // i.e. message sizes), folders, seconds (phase 1 + 2, steady clock).
@@ -56,6 +56,36 @@ std::string quoted(const std::string& s) {
   return out + "\"";
 }
 
+// Parses a LIST reply's mailbox name (quoted or atom; literals were folded
+// into the line by connection::line and are not expected from Dovecot).
+void collect_list(const std::string& l, std::vector<std::string>& out) {
+  if (l.rfind("* LIST ", 0) != 0) return;
+  size_t close = l.find(')');
+  if (close == std::string::npos) return;
+  std::string attrs = l.substr(7, close - 7);
+  for (auto& ch : attrs) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (attrs.find("\\noselect") != std::string::npos || attrs.find("\\nonexistent") != std::string::npos)
+    return;
+  size_t p = close + 2;  // separator: "x" or NIL
+  if (l.compare(p, 3, "NIL") == 0) {
+    p += 4;
+  } else {
+    p = l.find('"', p + 1);  // closing quote of the separator
+    if (p != std::string::npos && l[p - 1] == '\\') p = l.find('"', p + 1);
+    p += 2;
+  }
+  std::string name;
+  if (p < l.size() && l[p] == '"') {
+    for (size_t i = p + 1; i < l.size() && l[i] != '"'; ++i) {
+      if (l[i] == '\\' && i + 1 < l.size()) ++i;
+      name += l[i];
+    }
+  } else {
+    name = l.substr(p);
+  }
+  out.push_back(name);
+}
+
 // One IMAP connection with a receive buffer; reads whole lines and skips
 // literals without copying them anywhere.
 class connection {
@@ -71,7 +101,7 @@ class connection {
       die("connect to " + host + ":" + std::to_string(port) + " failed");
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    buf_.resize(1 << 20);
+    buf_.resize(256 << 10);
     std::string greeting = line();
     if (greeting.rfind("* OK", 0) != 0) die("unexpected greeting: " + greeting);
   }
@@ -113,14 +143,15 @@ class connection {
     }
   }
 
-  // Reads until the tagged reply for `tag`; returns it. Counts FETCH lines.
-  std::string until_tagged(const std::string& tag) {
+  // Reads until the tagged reply for `tag`; returns it. Counts FETCH lines;
+  // collects the selectable mailboxes of LIST replies into `listed`.
+  std::string until_tagged(const std::string& tag, std::vector<std::string>* listed = nullptr) {
     const std::string prefix = tag + " ";
     for (;;) {
       std::string l = line();
       if (l.rfind(prefix, 0) == 0) return l.substr(prefix.size());
       if (l.rfind("* ", 0) == 0 && l.find(" FETCH ", 2) != std::string::npos) ++fetches_;
-      if (on_untagged_) on_untagged_(l);
+      if (listed) collect_list(l, *listed);
     }
   }
 
@@ -128,7 +159,6 @@ class connection {
 
   uint64_t literal_bytes_ = 0;
   uint64_t fetches_ = 0;
-  void (*on_untagged_)(const std::string&) = nullptr;
   std::string account_user;
 
  private:
@@ -180,37 +210,6 @@ void login(connection& c, const account& a) {
   c.account_user = a.user;
 }
 
-// Parses a LIST reply's mailbox name (quoted or atom; literals were folded
-// into the line by connection::line and are not expected from Dovecot).
-std::vector<std::string> g_listed;
-void collect_list(const std::string& l) {
-  if (l.rfind("* LIST ", 0) != 0) return;
-  size_t close = l.find(')');
-  if (close == std::string::npos) return;
-  std::string attrs = l.substr(7, close - 7);
-  for (auto& ch : attrs) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  if (attrs.find("\\noselect") != std::string::npos || attrs.find("\\nonexistent") != std::string::npos)
-    return;
-  size_t p = close + 2;  // separator: "x" or NIL
-  if (l.compare(p, 3, "NIL") == 0) {
-    p += 4;
-  } else {
-    p = l.find('"', p + 1);  // closing quote of the separator
-    if (p != std::string::npos && l[p - 1] == '\\') p = l.find('"', p + 1);
-    p += 2;
-  }
-  std::string name;
-  if (p < l.size() && l[p] == '"') {
-    for (size_t i = p + 1; i < l.size() && l[i] != '"'; ++i) {
-      if (l[i] == '\\' && i + 1 < l.size()) ++i;
-      name += l[i];
-    }
-  } else {
-    name = l.substr(p);
-  }
-  g_listed.push_back(name);
-}
-
 struct job {
   size_t account_index;
   std::string folder;
@@ -243,22 +242,36 @@ int main(int argc, char** argv) {
 
   auto t0 = std::chrono::steady_clock::now();
 
-  // Phase 1: list every account's folders; keep the connections.
-  std::vector<job> jobs;
+  // Phase 1: C threads log in to the accounts and LIST their folders; the
+  // connections are kept for phase 2.
+  std::vector<std::vector<std::string>> listed(accounts.size());
   std::map<size_t, std::vector<std::unique_ptr<connection>>> idle;
-  for (size_t ai = 0; ai < accounts.size(); ++ai) {
-    auto c = std::make_unique<connection>(host, port);
-    login(*c, accounts[ai]);
-    g_listed.clear();
-    c->on_untagged_ = collect_list;
-    std::string tag = c->next_tag();
-    c->send(tag + " LIST \"\" \"*\"\r\n");
-    std::string r = c->until_tagged(tag);
-    c->on_untagged_ = nullptr;
-    if (r.rfind("OK", 0) != 0) die("LIST failed: " + r);
-    for (auto& f : g_listed) jobs.push_back({ai, f});
-    idle[ai].push_back(std::move(c));
+  {
+    std::atomic<size_t> next_account{0};
+    std::mutex mutex;
+    auto lister = [&] {
+      for (;;) {
+        size_t ai = next_account.fetch_add(1);
+        if (ai >= accounts.size()) return;
+        auto c = std::make_unique<connection>(host, port);
+        login(*c, accounts[ai]);
+        std::string tag = c->next_tag();
+        c->send(tag + " LIST \"\" \"*\"\r\n");
+        std::vector<std::string> names;
+        std::string r = c->until_tagged(tag, &names);
+        if (r.rfind("OK", 0) != 0) die("LIST failed: " + r);
+        std::lock_guard lock(mutex);
+        listed[ai] = std::move(names);
+        idle[ai].push_back(std::move(c));
+      }
+    };
+    std::vector<std::thread> threads;
+    for (int i = 0; i < connections; ++i) threads.emplace_back(lister);
+    for (auto& t : threads) t.join();
   }
+  std::vector<job> jobs;
+  for (size_t ai = 0; ai < accounts.size(); ++ai)
+    for (auto& f : listed[ai]) jobs.push_back({ai, f});
 
   // Phase 2: C workers drain the job queue.
   std::atomic<size_t> next{0};

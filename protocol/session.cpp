@@ -415,34 +415,51 @@ std::vector<message_flags> session::fetch_flags(std::string_view uid_set,
 }
 
 std::vector<std::uint32_t> session::fetch_bodies(const std::vector<std::uint32_t>& uids,
-                                                 body_consumer& consumer) {
+                                                 body_consumer& consumer,
+                                                 bool with_internaldate) {
   std::vector<std::uint32_t> wanted(uids);
   std::sort(wanted.begin(), wanted.end());
   wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
   wanted.erase(std::remove(wanted.begin(), wanted.end(), 0u), wanted.end());
   if (wanted.empty())
     return {};
+  auto sets = split_uids(wanted, max_set_bytes);
+  std::vector<bool> delivered(wanted.size());
+  fetch_bodies_of(sets, consumer, [&](std::uint32_t uid) {
+    auto it = std::lower_bound(wanted.begin(), wanted.end(), uid);
+    if (it == wanted.end() || *it != uid || delivered[it - wanted.begin()])
+      return false;
+    delivered[it - wanted.begin()] = true;
+    return true;
+  }, with_internaldate);
+  std::vector<std::uint32_t> missing;
+  for (std::size_t i = 0; i < wanted.size(); ++i)
+    if (!delivered[i])
+      missing.push_back(wanted[i]);
+  return missing;
+}
 
+std::size_t session::fetch_bodies(std::string_view uid_set, body_consumer& consumer) {
+  std::set<std::uint32_t> delivered;
+  fetch_bodies_of({std::string(uid_set)}, consumer,
+                  [&](std::uint32_t uid) { return delivered.insert(uid).second; }, false);
+  return delivered.size();
+}
+
+void session::fetch_bodies_of(const std::vector<std::string>& sets, body_consumer& consumer,
+                              const std::function<bool(std::uint32_t)>& claim,
+                              bool with_internaldate) {
+  // INTERNALDATE only on request: sync does not need it, and it can cost the
+  // server a stat per message.
   std::vector<outgoing> cmds;
-  for (auto& set : split_uids(wanted, max_set_bytes)) {
+  for (const auto& set : sets) {
     command c("UID FETCH");
-    c.raw(set)
-        .begin_list()
-        .raw("UID")
-        .raw("FLAGS")
-        .raw("INTERNALDATE")
-        .raw("BODY.PEEK[]")
-        .end_list();
+    c.raw(set).begin_list().raw("UID").raw("FLAGS");
+    if (with_internaldate)
+      c.raw("INTERNALDATE");
+    c.raw("BODY.PEEK[]").end_list();
     cmds.push_back(make(c, "UID FETCH (BODY.PEEK[])"));
   }
-
-  std::vector<bool> delivered(wanted.size());
-  auto index_of = [&](std::uint32_t uid) -> std::optional<std::size_t> {
-    auto it = std::lower_bound(wanted.begin(), wanted.end(), uid);
-    if (it == wanted.end() || *it != uid)
-      return std::nullopt;
-    return static_cast<std::size_t>(it - wanted.begin());
-  };
 
   body_sink sink(consumer);
   parser_.set_literal_sink(&sink, 0);
@@ -451,20 +468,18 @@ std::vector<std::uint32_t> session::fetch_bodies(const std::vector<std::uint32_t
   try {
     replies = run(cmds, [&](const response& u) {
       if (decode_fetch(u, items) && items.body && items.uid != 0) {
-        auto i = index_of(items.uid);
-        const bool want = i && !delivered[*i];
-        if (want && items.body->type == value::kind::streamed && sink.pending
+        if (items.body->type == value::kind::streamed && sink.pending
             && items.body_is_last_literal) {
-          sink.pending = false;
-          delivered[*i] = true;
-          consumer.message(items.uid, items.flags, std::move(items.internaldate));
-        } else if (want && items.body->type == value::kind::string) {
+          if (claim(items.uid)) {
+            sink.pending = false;
+            consumer.message(items.uid, items.flags, std::move(items.internaldate));
+          }
+        } else if (items.body->type == value::kind::string && claim(items.uid)) {
           // A tiny body may come as a quoted string rather than a literal.
           sink.settle();
           consumer.begin(items.body->text.size());
           consumer.data(items.body->text);
           consumer.end();
-          delivered[*i] = true;
           consumer.message(items.uid, items.flags, std::move(items.internaldate));
         }
       }
@@ -481,12 +496,6 @@ std::vector<std::uint32_t> session::fetch_bodies(const std::vector<std::uint32_t
   for (std::size_t i = 0; i < replies.size(); ++i)
     if (!fetch_succeeded(replies[i]))
       fail_reply(replies[i], cmds[i].what);
-
-  std::vector<std::uint32_t> missing;
-  for (std::size_t i = 0; i < wanted.size(); ++i)
-    if (!delivered[i])
-      missing.push_back(wanted[i]);
-  return missing;
 }
 
 namespace {

@@ -134,12 +134,17 @@ public:
   // changedsince is ignored (everything is fetched) without CONDSTORE.
   std::vector<message_flags> fetch_flags(std::string_view uid_set, std::uint64_t changedsince = 0);
 
-  // UID FETCH (UID FLAGS INTERNALDATE BODY.PEEK[]) for uids, in commands of
+  // UID FETCH (UID FLAGS BODY.PEEK[]) for uids, in commands of
   // under 8 KB, pipelined (up to 64 KB of them unanswered at a time, which
   // keeps a huge fragmented uid list deadlock-free). Returns the requested
   // uids the server did not return (expunged meanwhile), sorted.
+  // with_internaldate adds INTERNALDATE (a stat per message for some servers).
   std::vector<std::uint32_t> fetch_bodies(const std::vector<std::uint32_t>& uids,
-                                          body_consumer& consumer);
+                                          body_consumer& consumer,
+                                          bool with_internaldate = false);
+  // The same for every message of a uid set such as "1:*" (one command):
+  // each body the server sends is delivered. Returns how many were.
+  std::size_t fetch_bodies(std::string_view uid_set, body_consumer& consumer);
 
   // UID STORE set +FLAGS.SILENT (add) and -FLAGS.SILENT (remove), pipelined.
   void store_flags(std::string_view uid_set, storage::flag_set add, storage::flag_set remove);
@@ -183,6 +188,9 @@ private:
   // replies in command order. NO and BAD are returned, not thrown.
   std::vector<response> run(std::vector<outgoing>& cmds, const untagged_handler& on_untagged = {});
   response run_one(const command& cmd, std::string what, const untagged_handler& on_untagged = {});
+  void fetch_bodies_of(const std::vector<std::string>& sets, body_consumer& consumer,
+                       const std::function<bool(std::uint32_t)>& claim,
+                       bool with_internaldate);
   bool sendable(const run_state& st) const;
   void send_ready(run_state& st);
   void send_body(const outgoing& cmd);

@@ -59,13 +59,20 @@ std::string imap_date_of(const std::filesystem::path& p) {
   return buf;
 }
 
+// A message now stored on both sides, as the download recorded it.
+struct stored_message {
+  std::uint32_t uid = 0;
+  storage::flag_set flags;
+  std::string key;
+};
+
 // Streams bodies straight from the FETCH literal into Maildir tmp/ files, and
-// records each message in the status once it is renamed into place.
+// hands each message, once renamed into place, to on_stored.
 class download_copier final : public protocol::body_consumer {
 public:
-  download_copier(storage::maildir_folder& folder, std::vector<storage::status_record>& done,
-                  folder_counts& counts)
-    : folder_(folder), done_(done), counts_(counts) {}
+  download_copier(storage::maildir_folder& folder, folder_counts& counts,
+                  std::function<void(stored_message)> on_stored)
+    : folder_(folder), counts_(counts), on_stored_(std::move(on_stored)) {}
 
   void begin(std::uint64_t size) override {
     writer_.emplace(folder_.begin_message());
@@ -76,17 +83,17 @@ public:
   void message(std::uint32_t uid, storage::flag_set flags, std::string /*internaldate*/) override {
     if (!writer_)
       return; // a FETCH without a body (unsolicited flags update)
-    writer_->commit(uid, flags);
+    std::string key = writer_->commit(uid, flags);
     writer_.reset();
-    done_.push_back({uid, flags});
     ++counts_.downloaded;
+    on_stored_({uid, flags, std::move(key)});
   }
   void discard() override { writer_.reset(); } // a body nobody asked for: its tmp file goes
 
 private:
   storage::maildir_folder& folder_;
-  std::vector<storage::status_record>& done_;
   folder_counts& counts_;
+  std::function<void(stored_message)> on_stored_;
   std::optional<storage::message_writer> writer_;
 };
 
@@ -141,7 +148,9 @@ public:
 private:
   void recover_pending_uploads(std::vector<local_message>& L, const std::vector<remote_message>& R,
                                const std::vector<storage::status_record>& S);
-  void download(const std::vector<remote_message>& msgs);
+  // Downloads msgs, or every message of whole_set (e.g. "1:*").
+  std::vector<stored_message> download(const std::vector<remote_message>& msgs,
+                                       std::optional<std::string_view> whole_set = {});
   void upload(const std::vector<local_message>& msgs);
   void delete_local(const std::vector<local_delete>& dels);
   void delete_remote(const std::vector<uid_t>& uids);
@@ -217,7 +226,24 @@ folder_result folder_run::run() {
   // With CONDSTORE, an unchanged HIGHESTMODSEQ/UIDNEXT/EXISTS means the server
   // still holds exactly what the status recorded: skip fetching its flags.
   std::vector<remote_message> R;
-  if (remote_unchanged) {
+  const bool first_sync = S.empty() && !local_has_uids && !in.stored_uidvalidity
+                       && !opt_.plan.local_readonly
+                       && status_.pending(pair_.status_name).empty();
+  if (first_sync) {
+    // Everything on the server is new here: fetch the bodies with their
+    // flags in one go instead of listing the flags first.
+    if (info_.exists > 0) {
+      result_.counts.to_copy = info_.exists;
+      for (auto& m : download({}, "1:*")) {
+        R.push_back({m.uid, m.flags});
+        S.push_back({m.uid, m.flags});
+        L.push_back({std::move(m.key), m.uid, m.flags});
+      }
+      std::sort(R.begin(), R.end(),
+                [](const remote_message& a, const remote_message& b) { return a.uid < b.uid; });
+      std::sort(S.begin(), S.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
+    }
+  } else if (remote_unchanged) {
     R.reserve(S.size());
     for (const auto& s : S)
       R.push_back({s.uid, s.flags});
@@ -258,7 +284,7 @@ folder_result folder_run::run() {
     result_.warnings.push_back("folder '" + pair_.local_name + "': message file '" + k
                                + "' repeats the UID of another file; left alone");
 
-  result_.counts.to_copy = p.download.size() + p.upload.size();
+  result_.counts.to_copy = result_.counts.downloaded + p.download.size() + p.upload.size();
   report();
 
   for (const auto& s : p.status_set)
@@ -356,20 +382,34 @@ void folder_run::recover_pending_uploads(std::vector<local_message>& L,
   commit_status();
 }
 
-void folder_run::download(const std::vector<remote_message>& msgs) {
-  std::vector<storage::status_record> done;
-  download_copier copier(*folder_, done, result_.counts);
-  for (std::size_t i = 0; i < msgs.size() && !stopping(); i += opt_.batch) {
+std::vector<stored_message> folder_run::download(const std::vector<remote_message>& msgs,
+                                                  std::optional<std::string_view> whole_set) {
+  // One pipelined fetch for the lot; the status follows every batch of
+  // messages, so an interrupted run keeps what it stored.
+  std::vector<stored_message> stored;
+  std::size_t since_commit = 0;
+  download_copier copier(*folder_, result_.counts, [&](stored_message m) {
+    batch_.set_record(pair_.status_name, {m.uid, m.flags});
+    stored.push_back(std::move(m));
+    if (++since_commit >= opt_.batch) {
+      since_commit = 0;
+      commit_status();
+      report();
+    }
+  });
+  if (whole_set) {
+    remote_.fetch_bodies(*whole_set, copier);
+  } else {
     std::vector<std::uint32_t> uids;
-    for (std::size_t j = i; j < std::min(msgs.size(), i + opt_.batch); ++j)
-      uids.push_back(msgs[j].uid);
-    done.clear();
-    remote_.fetch_bodies(uids, copier);
-    for (const auto& d : done)
-      batch_.set_record(pair_.status_name, d);
-    commit_status();
-    report();
+    uids.reserve(msgs.size());
+    for (const auto& m : msgs)
+      uids.push_back(m.uid);
+    if (!uids.empty())
+      remote_.fetch_bodies(uids, copier);
   }
+  commit_status();
+  report();
+  return stored;
 }
 
 void folder_run::upload(const std::vector<local_message>& msgs) {

@@ -445,7 +445,7 @@ TEST_CASE("APPEND pipelined, flags, bodies byte-exact, expunge by uid", "[sessio
   // Bodies, byte for byte, with uid 99 (never existed) reported missing.
   log.lines.clear();
   collecting_consumer consumer;
-  auto missing = s->fetch_bodies({3, 1, 2, 99}, consumer);
+  auto missing = s->fetch_bodies({3, 1, 2, 99}, consumer, true);
   {
     INFO(log.text());
     bool flags_only = false;
