@@ -7,9 +7,12 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 namespace oimap::storage {
@@ -129,7 +132,7 @@ std::string message_writer::commit(std::uint32_t uid, flag_set flags, const deli
       if (::futimens(fd_.get(), ts) != 0)
         throw_errno("set the time of", tmp_path_, errno);
     }
-    if (folder_->opts_.fsync && ::fsync(fd_.get()) != 0)
+    if (folder_->opts_.fsync && !folder_->on_ram_fs_ && ::fsync(fd_.get()) != 0)
       throw_errno("fsync", tmp_path_, errno);
     if (int err = fd_.close())
       throw_errno("write", tmp_path_, err);
@@ -150,6 +153,22 @@ std::string message_writer::commit(std::uint32_t uid, flag_set flags, const deli
     std::string key = key_of(filename, windows);
     folder_->add_file(key, {in_new, std::move(filename)});
     return key;
+  } catch (...) {
+    abort();
+    throw;
+  }
+}
+
+staged_message message_writer::stage(std::uint32_t uid, flag_set flags) {
+  if (finished_)
+    throw storage_error("cannot stage " + tmp_path_.string() + ": message already finished");
+  try {
+    converter_.finish(buffer_);
+    flush();
+    if (int err = fd_.close())
+      throw_errno("write", tmp_path_, err);
+    finished_ = true;
+    return {tmp_path_, unique_, uid, flags};
   } catch (...) {
     abort();
     throw;
@@ -205,7 +224,11 @@ std::string_view message_reader::next() {
 
 maildir_folder::maildir_folder(std::filesystem::path dir, std::string_view visible_name,
                                maildir_options opts)
-    : dir_(std::move(dir)), md5_(folder_md5(visible_name)), opts_(opts) {}
+    : dir_(std::move(dir)), md5_(folder_md5(visible_name)), opts_(opts) {
+  struct statfs fs {};
+  if (::statfs(dir_.c_str(), &fs) == 0)
+    on_ram_fs_ = fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC;
+}
 
 std::filesystem::path maildir_folder::file_path(const location& loc) const {
   return dir_ / subdir(loc.in_new) / loc.filename;
@@ -249,6 +272,61 @@ std::uint64_t mtime_ns(const std::filesystem::path& dir) {
 }
 
 } // namespace
+
+std::vector<std::string> maildir_folder::commit_staged(std::vector<staged_message>& staged) {
+  std::vector<std::string> keys;
+  if (staged.empty())
+    return keys;
+  keys.reserve(staged.size());
+  std::size_t done = 0;
+  try {
+    if (opts_.fsync && !on_ram_fs_) {
+      // One sync of the file system makes every staged file durable before
+      // any of them is renamed into place: a crash leaves whole messages or
+      // none, at the cost of one journal commit per batch, not per message.
+      unique_fd dir(::open((dir_ / "tmp").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!dir)
+        throw_errno("open", dir_ / "tmp", errno);
+      if (::syncfs(dir.get()) != 0)
+        throw_errno("sync the file system of", dir_ / "tmp", errno);
+    }
+    const bool windows = opts_.windows_compatible;
+    for (; done < staged.size(); ++done) {
+      const auto& m = staged[done];
+      std::string filename = format_name(m.unique, m.uid, md5_, m.flags, windows);
+      const bool in_new = !m.flags.has(flag::seen);
+      std::filesystem::path dest = dir_ / subdir(in_new) / filename;
+      if (int err = rename_no_replace(m.tmp_path, dest))
+        throw_errno("rename " + m.tmp_path.string() + " to", dest, err);
+      std::string key = key_of(filename, windows);
+      add_file(key, {in_new, std::move(filename)});
+      keys.push_back(std::move(key));
+    }
+  } catch (...) {
+    for (; done < staged.size(); ++done)
+      ::unlink(staged[done].tmp_path.c_str());
+    staged.clear();
+    throw;
+  }
+  staged.clear();
+  return keys;
+}
+
+std::size_t maildir_folder::clean_tmp(std::chrono::seconds max_age) {
+  const auto tmp = dir_ / "tmp";
+  const std::time_t limit = std::time(nullptr) - static_cast<std::time_t>(max_age.count());
+  std::vector<std::string> old;
+  for_each_file(tmp, [&](std::string_view name) {
+    struct stat st {};
+    const auto p = tmp / name;
+    if (::stat(p.c_str(), &st) == 0 && st.st_ctime < limit)
+      old.emplace_back(name);
+  });
+  std::size_t removed = 0;
+  for (const auto& name : old)
+    removed += ::unlink((tmp / name).c_str()) == 0;
+  return removed;
+}
 
 dir_stamp maildir_folder::stamp() const {
   return {mtime_ns(dir_ / "new"), mtime_ns(dir_ / "cur")};
@@ -464,7 +542,7 @@ std::optional<std::filesystem::path> maildir_folder::path_of(std::string_view ke
 }
 
 void maildir_folder::sync_dirs() {
-  if (!opts_.fsync)
+  if (!opts_.fsync || on_ram_fs_)
     return;
   fsync_dir(dir_ / "new");
   fsync_dir(dir_ / "cur");

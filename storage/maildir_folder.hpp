@@ -5,6 +5,7 @@
 #include "storage/line_endings.hpp"
 #include "storage/posix_io.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
@@ -46,6 +47,16 @@ struct delivery_times {
 
 class maildir_folder;
 
+// A message fully written to tmp/ but neither durable nor in place yet: many
+// of them become both at once with maildir_folder::commit_staged, which
+// replaces one fsync per message by one file-system sync per batch.
+struct staged_message {
+  std::filesystem::path tmp_path;
+  std::string unique;
+  std::uint32_t uid = 0;
+  flag_set flags;
+};
+
 // Streams one message from the wire into tmp/, then renames it into place.
 // The body goes to disk as it arrives (CRLF -> LF, through a 64 KiB buffer),
 // so a message is never held whole in memory. Destroying a writer that was
@@ -64,6 +75,10 @@ public:
   // into cur/ (flags with S) or new/ under its OfflineIMAP name. Returns the
   // message's key. On failure the tmp/ file is removed and storage_error thrown.
   std::string commit(std::uint32_t uid, flag_set flags, const delivery_times& times = {});
+  // Flushes and closes the tmp/ file, leaving durability and the rename to
+  // maildir_folder::commit_staged.
+  staged_message stage(std::uint32_t uid, flag_set flags);
+
   // Removes the tmp/ file; harmless after commit or a previous abort.
   void abort() noexcept;
 
@@ -133,6 +148,12 @@ public:
   // Starts a delivery: creates a tmp/ file with O_CREAT|O_EXCL, mode 0600.
   message_writer begin_message();
 
+  // Makes the staged messages durable (one syncfs when fsync is on; nothing
+  // to do on tmpfs) and renames each into cur/ or new/ under its OfflineIMAP
+  // name. Returns their keys, in order. On failure the files not yet renamed
+  // are removed and storage_error thrown; those renamed stay (and are known).
+  std::vector<std::string> commit_staged(std::vector<staged_message>& staged);
+
   // Renames the file to carry flags: into cur/ if they include S, else new/
   // (as OfflineIMAP does). No-op when nothing would change.
   void set_flags(std::string_view key, flag_set flags);
@@ -145,6 +166,11 @@ public:
   message_reader open(std::string_view key);
   // Current full path of a message, if the key is known.
   std::optional<std::filesystem::path> path_of(std::string_view key);
+
+  // Removes files in tmp/ last changed more than max_age ago (the Maildir
+  // convention is 36 hours): what a killed delivery left behind. Returns how
+  // many went.
+  std::size_t clean_tmp(std::chrono::seconds max_age = std::chrono::hours(36));
 
   // The current mtimes of new/ and cur/ (two stat calls).
   dir_stamp stamp() const;
@@ -183,6 +209,7 @@ private:
   std::filesystem::path dir_;
   std::string md5_;
   maildir_options opts_;
+  bool on_ram_fs_ = false; // tmpfs/ramfs: fsync cannot make anything more durable
   std::mutex mutex_;
   file_map files_;
 };

@@ -89,7 +89,8 @@ name_origin next_name_origin() {
   name_origin o;
   o.time = static_cast<std::int64_t>(std::time(nullptr));
   o.seq = name_counter.fetch_add(1, std::memory_order_relaxed);
-  o.pid = static_cast<long>(::getpid());
+  static const long pid = static_cast<long>(::getpid()); // one syscall, not one per message
+  o.pid = pid;
   o.hostname = host_name();
   return o;
 }

@@ -16,6 +16,7 @@
 #include <set>
 #include <sys/stat.h>
 #include <unordered_map>
+#include <unistd.h>
 #include <unordered_set>
 
 namespace oimap::sync {
@@ -66,13 +67,15 @@ struct stored_message {
   std::string key;
 };
 
-// Streams bodies straight from the FETCH literal into Maildir tmp/ files, and
-// hands each message, once renamed into place, to on_stored.
+// Streams bodies straight from the FETCH literal into Maildir tmp/ files.
+// Each finished message is staged; every batch of them becomes durable and
+// renamed into place at once (see maildir_folder::commit_staged), then goes
+// to on_stored.
 class download_copier final : public protocol::body_consumer {
 public:
-  download_copier(storage::maildir_folder& folder, folder_counts& counts,
-                  std::function<void(stored_message)> on_stored)
-    : folder_(folder), counts_(counts), on_stored_(std::move(on_stored)) {}
+  download_copier(storage::maildir_folder& folder, folder_counts& counts, std::size_t batch,
+                  std::function<void(std::vector<stored_message>&)> on_stored)
+    : folder_(folder), counts_(counts), batch_(batch), on_stored_(std::move(on_stored)) {}
 
   void begin(std::uint64_t size) override {
     writer_.emplace(folder_.begin_message());
@@ -83,18 +86,40 @@ public:
   void message(std::uint32_t uid, storage::flag_set flags, std::string /*internaldate*/) override {
     if (!writer_)
       return; // a FETCH without a body (unsolicited flags update)
-    std::string key = writer_->commit(uid, flags);
+    staged_.push_back(writer_->stage(uid, flags));
     writer_.reset();
-    ++counts_.downloaded;
-    on_stored_({uid, flags, std::move(key)});
+    if (staged_.size() >= batch_)
+      flush();
   }
   void discard() override { writer_.reset(); } // a body nobody asked for: its tmp file goes
+
+  void flush() {
+    if (staged_.empty())
+      return;
+    std::vector<stored_message> stored;
+    stored.reserve(staged_.size());
+    for (const auto& m : staged_)
+      stored.push_back({m.uid, m.flags, {}});
+    auto keys = folder_.commit_staged(staged_);
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      stored[i].key = std::move(keys[i]);
+    counts_.downloaded += stored.size();
+    on_stored_(stored);
+  }
+
+  ~download_copier() {
+    // Staged files never renamed (an error cut the fetch short) are removed.
+    for (const auto& m : staged_)
+      ::unlink(m.tmp_path.c_str());
+  }
 
 private:
   storage::maildir_folder& folder_;
   folder_counts& counts_;
-  std::function<void(stored_message)> on_stored_;
+  std::size_t batch_;
+  std::function<void(std::vector<stored_message>&)> on_stored_;
   std::optional<storage::message_writer> writer_;
+  std::vector<storage::staged_message> staged_;
 };
 
 // Hashes fetched bodies, to find which candidate UID is a journaled upload.
@@ -197,6 +222,7 @@ folder_result folder_run::run() {
   if (local_unchanged && remote_unchanged)
     return result_;
 
+  folder_->clean_tmp();
   auto S = status_.load(pair_.status_name);
   auto entries = folder_->scan();
 
@@ -384,19 +410,18 @@ void folder_run::recover_pending_uploads(std::vector<local_message>& L,
 
 std::vector<stored_message> folder_run::download(const std::vector<remote_message>& msgs,
                                                   std::optional<std::string_view> whole_set) {
-  // One pipelined fetch for the lot; the status follows every batch of
-  // messages, so an interrupted run keeps what it stored.
+  // One pipelined fetch for the lot; messages become durable and recorded in
+  // the status a batch at a time, so an interrupted run keeps what it stored.
   std::vector<stored_message> stored;
-  std::size_t since_commit = 0;
-  download_copier copier(*folder_, result_.counts, [&](stored_message m) {
-    batch_.set_record(pair_.status_name, {m.uid, m.flags});
-    stored.push_back(std::move(m));
-    if (++since_commit >= opt_.batch) {
-      since_commit = 0;
-      commit_status();
-      report();
-    }
-  });
+  download_copier copier(*folder_, result_.counts, opt_.batch,
+                         [&](std::vector<stored_message>& batch) {
+                           for (auto& m : batch) {
+                             batch_.set_record(pair_.status_name, {m.uid, m.flags});
+                             stored.push_back(std::move(m));
+                           }
+                           commit_status();
+                           report();
+                         });
   if (whole_set) {
     remote_.fetch_bodies(*whole_set, copier);
   } else {
@@ -407,8 +432,7 @@ std::vector<stored_message> folder_run::download(const std::vector<remote_messag
     if (!uids.empty())
       remote_.fetch_bodies(uids, copier);
   }
-  commit_status();
-  report();
+  copier.flush();
   return stored;
 }
 

@@ -321,3 +321,39 @@ TEST_CASE("seal marks new/ and cur/ so that any later change shows", "[maildir][
     CHECK_FALSE(f.folder->seal());
   }
 }
+
+TEST_CASE("staged messages become durable and placed in one batch", "[maildir][stage]") {
+  for (bool fsync : {true, false}) {
+    DYNAMIC_SECTION("fsync " << fsync) {
+      fixture f(maildir_options{fsync, false});
+      std::vector<staged_message> staged;
+      for (std::uint32_t uid = 1; uid <= 3; ++uid) {
+        message_writer w = f.folder->begin_message();
+        w.write("Subject: " + std::to_string(uid) + "\r\n\r\nbody\r\n");
+        staged.push_back(w.stage(uid, uid == 2 ? flag_set(flag::seen) : flag_set()));
+      }
+      // Staged: still in tmp/, not yet visible to a mail reader.
+      CHECK(f.folder->scan().empty());
+      auto keys = f.folder->commit_staged(staged);
+      REQUIRE(keys.size() == 3);
+      CHECK(staged.empty());
+      auto entries = f.folder->scan();
+      REQUIRE(entries.size() == 3);
+      for (const auto& e : entries) {
+        REQUIRE(e.uid);
+        CHECK(e.in_new == (*e.uid != 2));
+        CHECK(std::find(keys.begin(), keys.end(), e.key) != keys.end());
+      }
+      CHECK(fs::is_empty(f.dir("tmp")));
+    }
+  }
+}
+
+TEST_CASE("clean_tmp removes only what is older than the limit", "[maildir][tmp]") {
+  fixture f;
+  std::ofstream(f.dir("tmp") / "old-leftover") << "x";
+  std::ofstream(f.dir("tmp") / "fresh") << "y";
+  CHECK(f.folder->clean_tmp(std::chrono::hours(36)) == 0);
+  CHECK(f.folder->clean_tmp(std::chrono::seconds(-10)) == 2); // everything counts as old
+  CHECK(fs::is_empty(f.dir("tmp")));
+}
