@@ -15,6 +15,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -28,6 +29,7 @@ struct account_setup {
   std::vector<sync::folder_pair> pairs;
   std::vector<std::string> notes; // folders created, for the ui
   int unchanged = 0;              // folders skipped: nothing changed on either side
+  bool light = false;             // little to do: one connection is enough
 };
 
 namespace {
@@ -121,6 +123,15 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
           ++out->unchanged;
           return true;
         });
+        // A few new messages per folder are over before a second login
+        // would be: then the setup's own connection does all the work.
+        out->light = std::all_of(out->pairs.begin(), out->pairs.end(),
+                                 [&](const sync::folder_pair& p) {
+                                   auto meta = out->status->get_meta(p.status_name);
+                                   return meta && p.remote_status
+                                       && p.remote_status->uidnext >= meta->uidnext
+                                       && p.remote_status->uidnext - meta->uidnext < 256;
+                                 });
       }
     } catch (...) {
       self->send(proto.pool, checkin_atom::value, session_lease{});
@@ -231,7 +242,9 @@ void launch_more(account_pointer self) {
   auto& st = self->state;
   const auto& account = account_of(*st.ctx, st.name);
   const auto* imap = st.ctx->settings->remote(account).imap();
-  const int cap = imap ? imap->maxconnections : 1;
+  int cap = imap ? imap->maxconnections : 1;
+  if (st.setup && st.setup->light)
+    cap = 1;
   while (!st.queue.empty() && st.running < cap && !st.ctx->stop->load()) {
     auto pair = std::move(st.queue.front());
     st.queue.pop_front();
