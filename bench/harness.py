@@ -201,6 +201,8 @@ class Bench:
         if keep == "no" or (keep == "auto" and getattr(self, "corpus_bytes", 0) > 1e9):
             if getattr(self, "corpus", None):
                 shutil.rmtree(self.corpus, ignore_errors=True)
+                if os.path.exists(self.corpus + ".json"):
+                    os.unlink(self.corpus + ".json")
 
     # -- runs -------------------------------------------------------------
 

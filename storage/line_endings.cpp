@@ -21,31 +21,43 @@ size_t find_byte(std::string_view s, size_t from, char c) {
 
 } // namespace
 
+char* crlf_to_lf::convert(std::string_view chunk, char* dst) {
+  // Runs between CRs are copied with one memchr and one memcpy per line:
+  // this loop moves every downloaded byte.
+  const char* src = chunk.data();
+  const char* const end = src + chunk.size();
+  if (held_cr_ && src < end) {
+    held_cr_ = false;
+    if (*src != '\n')
+      *dst++ = '\r';
+    // else: drop the CR, the LF is copied below
+  }
+  while (src < end) {
+    const auto* cr = static_cast<const char*>(std::memchr(src, '\r', end - src));
+    if (!cr) {
+      std::memcpy(dst, src, end - src);
+      return dst + (end - src);
+    }
+    std::memcpy(dst, src, cr - src);
+    dst += cr - src;
+    if (cr + 1 == end) {
+      held_cr_ = true; // is it a CRLF? the next chunk says
+      return dst;
+    }
+    if (cr[1] != '\n')
+      *dst++ = '\r';
+    src = cr + 1;
+  }
+  return dst;
+}
+
 void crlf_to_lf::convert(std::string_view chunk, std::string& out) {
   if (chunk.empty())
     return;
-  size_t i = 0;
-  if (held_cr_) {
-    held_cr_ = false;
-    if (chunk[0] != '\n')
-      out.push_back('\r');
-    // else: drop the CR, the LF is copied below
-  }
-  for (;;) {
-    size_t cr = find_byte(chunk, i, '\r');
-    if (cr == std::string_view::npos) {
-      out.append(chunk.substr(i));
-      return;
-    }
-    out.append(chunk.substr(i, cr - i));
-    if (cr + 1 == chunk.size()) {
-      held_cr_ = true;
-      return;
-    }
-    if (chunk[cr + 1] != '\n')
-      out.push_back('\r');
-    i = cr + 1;
-  }
+  const std::size_t old = out.size();
+  out.resize(old + chunk.size() + 1);
+  char* end = convert(chunk, out.data() + old);
+  out.resize(end - out.data());
 }
 
 void crlf_to_lf::finish(std::string& out) {

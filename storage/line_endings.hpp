@@ -15,6 +15,9 @@ class crlf_to_lf {
 public:
   // Appends the converted chunk to out.
   void convert(std::string_view chunk, std::string& out);
+  // Writes the converted chunk at dst, which has room for chunk.size() + 1
+  // bytes; returns the end of what was written.
+  char* convert(std::string_view chunk, char* dst);
   // End of input: emits a held CR, which turned out not to start a CRLF.
   void finish(std::string& out);
   bool holds_cr() const { return held_cr_; }

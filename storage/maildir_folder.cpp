@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
@@ -71,14 +72,12 @@ template <class Fn> void for_each_file(const std::filesystem::path& dir, Fn&& fn
 message_writer::message_writer(maildir_folder* folder, unique_fd fd, std::filesystem::path tmp_path,
                                std::string unique)
     : folder_(folder), fd_(std::move(fd)), tmp_path_(std::move(tmp_path)),
-      unique_(std::move(unique)), finished_(false) {
-  buffer_.reserve(buffer_size + 1024);
-}
+      unique_(std::move(unique)), buffer_(new char[buffer_size + 1]), finished_(false) {}
 
 message_writer::message_writer(message_writer&& o) noexcept
     : folder_(o.folder_), fd_(std::move(o.fd_)), tmp_path_(std::move(o.tmp_path_)),
       unique_(std::move(o.unique_)), converter_(o.converter_), buffer_(std::move(o.buffer_)),
-      finished_(o.finished_) {
+      used_(o.used_), finished_(o.finished_) {
   o.finished_ = true;
 }
 
@@ -91,6 +90,7 @@ message_writer& message_writer::operator=(message_writer&& o) noexcept {
     unique_ = std::move(o.unique_);
     converter_ = o.converter_;
     buffer_ = std::move(o.buffer_);
+    used_ = o.used_;
     finished_ = o.finished_;
     o.finished_ = true;
   }
@@ -102,19 +102,29 @@ message_writer::~message_writer() {
 }
 
 void message_writer::flush() {
-  write_all(fd_.get(), buffer_, tmp_path_);
-  buffer_.clear();
+  write_all(fd_.get(), std::string_view(buffer_.get(), used_), tmp_path_);
+  used_ = 0;
+}
+
+void message_writer::finish_conversion() {
+  if (converter_.holds_cr()) {
+    std::string tail;
+    converter_.finish(tail);
+    std::memcpy(buffer_.get() + used_, tail.data(), tail.size());
+    used_ += tail.size();
+  }
 }
 
 void message_writer::write(std::string_view wire_chunk) {
   if (finished_)
     throw storage_error("cannot write " + tmp_path_.string() + ": message already finished");
-  // Convert in slices so the buffer stays bounded however big the chunk.
+  // Convert in slices that fit the room left, so the buffer (allocated once
+  // per message) is never outgrown, however big the chunk.
   while (!wire_chunk.empty()) {
-    std::string_view slice = wire_chunk.substr(0, buffer_size);
+    std::string_view slice = wire_chunk.substr(0, buffer_size - used_);
     wire_chunk.remove_prefix(slice.size());
-    converter_.convert(slice, buffer_);
-    if (buffer_.size() >= buffer_size)
+    used_ = converter_.convert(slice, buffer_.get() + used_) - buffer_.get();
+    if (used_ >= buffer_size)
       flush();
   }
 }
@@ -123,7 +133,7 @@ std::string message_writer::commit(std::uint32_t uid, flag_set flags, const deli
   if (finished_)
     throw storage_error("cannot commit " + tmp_path_.string() + ": message already finished");
   try {
-    converter_.finish(buffer_);
+    finish_conversion();
     flush();
     if (times.mtime) {
       struct timespec ts[2];
@@ -163,7 +173,7 @@ staged_message message_writer::stage(std::uint32_t uid, flag_set flags) {
   if (finished_)
     throw storage_error("cannot stage " + tmp_path_.string() + ": message already finished");
   try {
-    converter_.finish(buffer_);
+    finish_conversion();
     flush();
     if (int err = fd_.close())
       throw_errno("write", tmp_path_, err);
@@ -180,7 +190,7 @@ void message_writer::abort() noexcept {
     return;
   finished_ = true;
   fd_.close();
-  buffer_.clear();
+  used_ = 0;
   ::unlink(tmp_path_.c_str());
 }
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -89,13 +90,15 @@ private:
   message_writer(maildir_folder* folder, unique_fd fd, std::filesystem::path tmp_path,
                  std::string unique);
   void flush();
+  void finish_conversion(); // a CR held at the very end is data after all
 
   maildir_folder* folder_ = nullptr;
   unique_fd fd_;
   std::filesystem::path tmp_path_;
   std::string unique_; // the <time>_<seq>.<pid>.<host> part, also the tmp/ name
   crlf_to_lf converter_;
-  std::string buffer_;
+  std::unique_ptr<char[]> buffer_; // converted bytes not yet written
+  std::size_t used_ = 0;
   bool finished_ = true;
 };
 
