@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <future>
 #include <map>
 
 namespace oimap::actors {
@@ -57,8 +58,12 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
   const auto& settings = *ctx.settings;
   const auto& local_repo = settings.local(account);
   try {
+    // The status database opens on its own thread while the connection is
+    // made and the folders are listed: both take milliseconds, so overlap them.
     auto dir = settings.general.metadata / ("Account-" + account.name) / "oimap-status";
-    out->status = storage::status_db::open(dir, settings.general.fsync);
+    auto status_opening = std::async(std::launch::async, [dir, fsync = settings.general.fsync] {
+      return std::shared_ptr<storage::status_db>(storage::status_db::open(dir, fsync));
+    });
     const auto* md = local_repo.maildir();
     storage::maildir_options mo;
     mo.fsync = settings.general.fsync;
@@ -92,6 +97,7 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
       fo.remote_readonly = settings.remote(account).readonly;
       fo.only = ctx.only_folders;
       auto tree = sync::pair_folders(remote, out->local->list_folders(), fo);
+      out->status = status_opening.get();
       for (const auto& name : tree.create_remote) {
         lease.session->create(name);
         out->notes.push_back("created folder '" + name + "' on the server");
@@ -226,10 +232,7 @@ void finish(account_pointer self, std::string error = {}) {
         return;
       sys.spawn<caf::detached>([idle = std::move(idle)]() mutable {
         for (auto& l : idle)
-          try {
-            l.session->logout();
-          } catch (...) {
-          }
+          l.session->close();
       });
     });
   if (st.writer)

@@ -646,4 +646,21 @@ void session::logout() {
   closed_reason_ = "logged out";
 }
 
+void session::close() {
+  if (!closed_reason_.empty())
+    return;
+  // LOGOUT without waiting for the server's BYE and OK: at the end of a run
+  // nothing more is wanted from it, and the connection's end tells it the rest.
+  try {
+    logging_out_ = true;
+    const std::string line = tags_.next() + " LOGOUT";
+    trace_out(line);
+    write(line + "\r\n");
+    flush();
+  } catch (const imap_error&) {
+  }
+  closed_reason_ = "closed";
+  transport_->shutdown();
+}
+
 } // namespace oimap::protocol

@@ -166,6 +166,8 @@ public:
 
   // Thread-safe: a call blocked in another thread fails with imap_error(closed).
   void shutdown();
+  // Sends LOGOUT and closes without waiting for the reply (end of a run).
+  void close();
 
 private:
   struct outgoing;
