@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -183,6 +184,9 @@ private:
   // Makes renames durable, then writes the status batch: S only ever
   // describes what is already on disk and on the server.
   void commit_status();
+  // The server's uid -> flags, as cheaply as the recorded CONDSTORE state allows.
+  std::vector<remote_message> fetch_remote_flags(const std::optional<storage::folder_meta>& meta,
+                                                 const std::vector<storage::status_record>& S);
   void report() {
     if (progress_)
       progress_(result_.counts);
@@ -274,12 +278,7 @@ folder_result folder_run::run() {
     for (const auto& s : S)
       R.push_back({s.uid, s.flags});
   } else if (info_.exists > 0) {
-    auto fetched = remote_.fetch_flags("1:*");
-    R.reserve(fetched.size());
-    for (const auto& f : fetched)
-      R.push_back({f.uid, f.flags});
-    std::sort(R.begin(), R.end(),
-              [](const remote_message& a, const remote_message& b) { return a.uid < b.uid; });
+    R = fetch_remote_flags(meta, S);
   }
 
   if (!in.stored_uidvalidity || *in.stored_uidvalidity == info_.uidvalidity)
@@ -350,6 +349,37 @@ folder_result folder_run::run() {
   batch_.set_meta(pair_.status_name, m);
   commit_status();
   return result_;
+}
+
+std::vector<remote_message> folder_run::fetch_remote_flags(
+  const std::optional<storage::folder_meta>& meta,
+  const std::vector<storage::status_record>& S) {
+  auto by_uid = [](const remote_message& a, const remote_message& b) { return a.uid < b.uid; };
+  std::vector<remote_message> R;
+  // With CONDSTORE and a trusted HIGHESTMODSEQ the status is the server as it
+  // was; only what changed since needs fetching. It holds unless a message
+  // vanished: then the count gives it away and everything is fetched.
+  if (meta && meta->highestmodseq != 0 && info_.highestmodseq != 0
+      && meta->uidvalidity == info_.uidvalidity && !opt_.plan.remote_readonly) {
+    auto changed = remote_.fetch_flags("1:*", meta->highestmodseq);
+    std::map<std::uint32_t, storage::flag_set> merged;
+    for (const auto& s : S)
+      merged.emplace_hint(merged.end(), s.uid, s.flags);
+    for (const auto& c : changed)
+      merged[c.uid] = c.flags;
+    if (merged.size() == info_.exists) {
+      R.reserve(merged.size());
+      for (const auto& [uid, flags] : merged)
+        R.push_back({uid, flags});
+      return R;
+    }
+  }
+  auto fetched = remote_.fetch_flags("1:*");
+  R.reserve(fetched.size());
+  for (const auto& f : fetched)
+    R.push_back({f.uid, f.flags});
+  std::sort(R.begin(), R.end(), by_uid);
+  return R;
 }
 
 void folder_run::commit_status() {

@@ -646,3 +646,37 @@ TEST_CASE("an unchanged folder is skipped without SELECT; a change right after i
                       [](const message_view& m) { return m.flags == "S"; })
         == 1);
 }
+
+TEST_CASE("server changes are fetched with CHANGEDSINCE; an expunge falls back to all flags",
+          "[integration]") {
+  sync_env env;
+  auto& imap = env.imap();
+  for (int i = 1; i <= 6; ++i)
+    REQUIRE(imap.append("INBOX", make_message("m" + std::to_string(i), "x\r\n")).ok());
+  env.close_imap();
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+
+  auto& s = env.imap();
+  REQUIRE(s.command("SELECT INBOX").ok());
+  REQUIRE(s.command("UID STORE 3 +FLAGS (\\Flagged)").ok());
+  REQUIRE(s.append("INBOX", make_message("m7", "new\r\n"), "\\Seen").ok());
+  env.close_imap();
+  auto r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.err.substr(0, 4000));
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("CHANGEDSINCE") != std::string::npos);
+  require_same(env, "INBOX");
+  CHECK(maildir_messages(env.local_folder("INBOX")).size() == 7);
+
+  auto& t = env.imap();
+  REQUIRE(t.command("SELECT INBOX").ok());
+  REQUIRE(t.command("UID STORE 5 +FLAGS (\\Deleted)").ok());
+  REQUIRE(t.command("EXPUNGE").ok());
+  REQUIRE(t.command("UID STORE 1 +FLAGS (\\Answered)").ok());
+  env.close_imap();
+  r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  require_same(env, "INBOX");
+  CHECK(maildir_messages(env.local_folder("INBOX")).size() == 6);
+}
