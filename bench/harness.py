@@ -7,6 +7,7 @@ library only; run by bench/run with /usr/bin/python3.
 import argparse
 import copy
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -137,12 +138,42 @@ class Bench:
         self.gen = srv.sample_mail_module()
         self.digest = lambda data: verify.digest_message(data)[:3]
         fsyncs = {"on": [True], "off": [False], "both": [True, False]}[args.fsync]
-        binaries = {"oimap": args.oimap, "mbsync": args.mbsync, "offlineimap": args.offlineimap}
+        self.oimap_copy = None
+        if "oimap" in args.tools:
+            self.oimap_copy = self.snapshot_oimap(args.oimap)
+        binaries = {"oimap": self.oimap_copy, "mbsync": args.mbsync,
+                    "offlineimap": args.offlineimap}
         self.tools = [tl.Tool(kind, fs, binaries[kind]) for kind in TOOL_KINDS
                       if kind in args.tools for fs in fsyncs]
         self.show_fsync = args.fsync == "both"
 
     # -- setup ------------------------------------------------------------
+
+    def snapshot_oimap(self, path):
+        """Copies the oimap binary for this session: others may rebuild
+        build/oimap while the bench runs, and every repeat must time the
+        same program. Returns the copy's path."""
+        bindir = os.path.join(self.args.base, f"bin-{self.stamp}")
+        os.makedirs(bindir, exist_ok=True)
+        copy_path = os.path.join(bindir, "oimap")
+        for attempt in range(30):
+            try:
+                st = os.stat(path)
+                shutil.copy2(path, copy_path)
+                unchanged = os.stat(path).st_mtime_ns == st.st_mtime_ns
+                ok = subprocess.run([copy_path, "-V"], capture_output=True,
+                                    timeout=20).returncode == 0
+                if unchanged and ok:
+                    with open(copy_path, "rb") as f:
+                        digest = hashlib.sha256(f.read()).hexdigest()[:16]
+                    mtime = datetime.datetime.fromtimestamp(st.st_mtime).isoformat(timespec="seconds")
+                    self.oimap_identity = f"{path} built {mtime}, sha256 {digest}"
+                    log(f"timing a copy of {self.oimap_identity}")
+                    return copy_path
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            time.sleep(2)  # a build is writing it right now
+        raise SystemExit(f"bench: cannot get a working copy of {path}")
 
     def setup(self):
         a = self.args
@@ -191,6 +222,8 @@ class Bench:
     def cleanup(self):
         if getattr(self, "server", None):
             self.server.stop()
+        if self.oimap_copy:
+            shutil.rmtree(os.path.dirname(self.oimap_copy), ignore_errors=True)
         if self.args.keep:
             log(f"kept: {self.server_dir} and {self.local_base}")
             return
@@ -358,7 +391,8 @@ class Bench:
                          "maxsyncaccounts": a.maxsyncaccounts,
                          "wire_connections": a.wire_connections,
                          "offlineimap_subset": self.subset},
-            "versions": {"oimap": tool_version([a.oimap, "-V"]),
+            "versions": {"oimap": (tool_version([self.oimap_copy, "-V"]) + " — "
+                                   + self.oimap_identity) if self.oimap_copy else "-",
                          "offlineimap": tool_version([a.offlineimap, "--version"]),
                          "mbsync": tool_version([a.mbsync, "--version"]),
                          "dovecot": tool_version(["dovecot", "--version"])},

@@ -205,7 +205,6 @@ private:
   std::unique_ptr<storage::maildir_folder> folder_;
   status_db::batch batch_;
   protocol::mailbox_info info_{};
-  bool remote_written_ = false;
   folder_result result_;
 };
 
@@ -339,9 +338,11 @@ folder_result folder_run::run() {
   m.uidvalidity = info_.uidvalidity;
   m.uidnext = info_.uidnext;
   m.exists = info_.exists;
-  // After our own writes the server's MODSEQ moved on: record none, so the
-  // next run fetches flags once and then can trust the value again.
-  m.highestmodseq = remote_written_ ? 0 : info_.highestmodseq;
+  // The value SELECT reported, from before our own writes: the next run asks
+  // for what changed since then, which covers our writes (already in the
+  // status) and anyone else's; the server's value has moved on, so nothing
+  // is skipped on the strength of it.
+  m.highestmodseq = info_.highestmodseq;
   if (auto sealed = folder_->seal()) {
     m.local_new_mtime = sealed->new_ns;
     m.local_cur_mtime = sealed->cur_ns;
@@ -524,7 +525,6 @@ void folder_run::upload(const std::vector<local_message>& msgs) {
       reqs.push_back(std::move(r));
     }
     auto results = remote_.append(pair_.remote_name, std::move(reqs));
-    remote_written_ = true;
     for (std::size_t k = 0; k < group.size() && k < results.size(); ++k) {
       const auto& res = results[k];
       const auto& m = *group[k].msg;
@@ -563,7 +563,6 @@ void folder_run::delete_remote(const std::vector<uid_t>& uids) {
   for (auto uid : uids)
     trash.push_back({uid, storage::flag::trashed, {}});
   remote_.store_flags(trash);
-  remote_written_ = true;
   if (opt_.expunge) {
     // UID EXPUNGE removes only the messages we flagged; a plain EXPUNGE
     // would also take other clients' \Deleted mail, so it is the fallback.
@@ -592,7 +591,6 @@ void folder_run::apply_flags(const plan_result& p) {
     for (const auto& c : p.set_remote_flags)
       changes.push_back({c.uid, c.add, c.remove});
     remote_.store_flags(changes);
-    remote_written_ = true;
     result_.counts.flags_remote += p.set_remote_flags.size();
   }
 }
