@@ -248,7 +248,11 @@ void launch_more(account_pointer self) {
   int cap = imap ? imap->maxconnections : 1;
   if (st.setup && st.setup->light)
     cap = 1;
-  while (!st.queue.empty() && st.running < cap && !st.ctx->stop->load()) {
+  // A few syncers beyond the pool's size wait at the pool with their thread
+  // already up: when a connection comes back, the next folder starts at once
+  // instead of after a round trip through this actor and a thread start.
+  const int ahead = 4;
+  while (!st.queue.empty() && st.running < cap + ahead && !st.ctx->stop->load()) {
     auto pair = std::move(st.queue.front());
     st.queue.pop_front();
     auto syncer = spawn_folder_syncer(self->system(), job_for(self, std::move(pair)));
@@ -326,6 +330,8 @@ account_actor::behavior_type account_behavior(account_pointer self, run_context_
             for (const auto& n : s->notes)
               self->send(st.ui, event(ui::ui_event::kind::info, st.name, n));
             st.synced += s->unchanged;
+            if (s->light)
+              self->send(st.pool, limit_atom::value, 1);
             st.writer = spawn_status_writer(self->system(), s->status);
             st.queue.assign(s->pairs.begin(), s->pairs.end());
             launch_more(self);

@@ -63,7 +63,8 @@ using ui_actor = caf::typed_actor<
 using connection_pool_actor = caf::typed_actor<
   caf::replies_to<checkout_atom>::with<session_lease>,           // wait for a session or permit
   caf::reacts_to<checkin_atom, session_lease>,                    // give back (empty: lost)
-  caf::replies_to<drain_atom>::with<std::vector<session_lease>>>; // hand out idle ones to close
+  caf::replies_to<drain_atom>::with<std::vector<session_lease>>,  // hand out idle ones to close
+  caf::reacts_to<limit_atom, int>>;                               // lower the cap for this run
 
 // status writer: the one writer of an account's status database.
 using status_writer_actor = caf::typed_actor<

@@ -11,5 +11,6 @@ using checkin_atom = caf::atom_constant<caf::atom("checkin")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using write_atom = caf::atom_constant<caf::atom("write")>;
 using event_atom = caf::atom_constant<caf::atom("event")>;
+using limit_atom = caf::atom_constant<caf::atom("limit")>;
 
 } // namespace oimap::actors

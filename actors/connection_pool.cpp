@@ -52,6 +52,10 @@ connection_pool_actor::behavior_type pool_behavior(pool_pointer self, int cap) {
       else
         --st.out;
     },
+    [self](limit_atom, int cap) {
+      // Only new permits are affected; sessions already out stay out.
+      self->state.cap = cap < 1 ? 1 : cap;
+    },
     [self](drain_atom) {
       auto& st = self->state;
       auto idle = std::move(st.idle);

@@ -167,7 +167,8 @@ class Bench:
                     with open(copy_path, "rb") as f:
                         digest = hashlib.sha256(f.read()).hexdigest()[:16]
                     mtime = datetime.datetime.fromtimestamp(st.st_mtime).isoformat(timespec="seconds")
-                    self.oimap_identity = f"{path} built {mtime}, sha256 {digest}"
+                    self.oimap_identity = (f"{tool_version([copy_path, '-V'])} — {path} built "
+                                           f"{mtime}, sha256 {digest}")
                     log(f"timing a copy of {self.oimap_identity}")
                     return copy_path
             except (OSError, subprocess.TimeoutExpired):
@@ -391,8 +392,7 @@ class Bench:
                          "maxsyncaccounts": a.maxsyncaccounts,
                          "wire_connections": a.wire_connections,
                          "offlineimap_subset": self.subset},
-            "versions": {"oimap": (tool_version([self.oimap_copy, "-V"]) + " — "
-                                   + self.oimap_identity) if self.oimap_copy else "-",
+            "versions": {"oimap": self.oimap_identity if self.oimap_copy else "-",
                          "offlineimap": tool_version([a.offlineimap, "--version"]),
                          "mbsync": tool_version([a.mbsync, "--version"]),
                          "dovecot": tool_version(["dovecot", "--version"])},
