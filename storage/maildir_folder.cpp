@@ -31,38 +31,22 @@ std::string key_of(std::string_view filename, bool windows_compatible) {
   return std::string(filename.substr(0, filename.find(std::string_view(marker, 3))));
 }
 
-struct dir_closer {
-  void operator()(DIR* d) const { ::closedir(d); }
-};
-using dir_ptr = std::unique_ptr<DIR, dir_closer>;
-
 // Calls fn(name) for each regular, non-dot file of dir. Uses d_type and
 // only stats when the file system does not report it (or for symlinks,
 // which count when they point at a file).
 template <class Fn> void for_each_file(const std::filesystem::path& dir, Fn&& fn) {
-  dir_ptr d(::opendir(dir.c_str()));
-  if (!d)
-    throw_errno("read directory", dir, errno);
-  int dfd = ::dirfd(d.get());
-  for (;;) {
-    errno = 0;
-    dirent* e = ::readdir(d.get());
-    if (!e) {
-      if (errno != 0)
-        throw_errno("read directory", dir, errno);
+  for_each_entry(dir, [&](const dirent& e, int dfd) {
+    if (e.d_name[0] == '.')
       return;
-    }
-    if (e->d_name[0] == '.')
-      continue;
-    if (e->d_type != DT_REG) {
-      if (e->d_type != DT_UNKNOWN && e->d_type != DT_LNK)
-        continue;
+    if (e.d_type != DT_REG) {
+      if (e.d_type != DT_UNKNOWN && e.d_type != DT_LNK)
+        return;
       struct stat st;
-      if (::fstatat(dfd, e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
-        continue;
+      if (::fstatat(dfd, e.d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
+        return;
     }
-    fn(std::string_view(e->d_name));
-  }
+    fn(std::string_view(e.d_name));
+  });
 }
 
 } // namespace

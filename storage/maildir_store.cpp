@@ -27,39 +27,24 @@ bool is_special(std::string_view n) {
   return n == "cur" || n == "new" || n == "tmp";
 }
 
-struct dir_closer {
-  void operator()(DIR* d) const { ::closedir(d); }
-};
-
 using visited_set = std::set<std::pair<dev_t, ino_t>>;
 
 // OfflineIMAP's _getfolders_scandir: every subdirectory holding cur/new/tmp
 // is a folder; with sep '/' it descends into all subdirectories.
 void scan_dir(const std::filesystem::path& dir, const std::string& prefix, bool nested,
               visited_set& visited, std::vector<std::string>& out) {
-  std::unique_ptr<DIR, dir_closer> d(::opendir(dir.c_str()));
-  if (!d)
-    throw_errno("read directory", dir, errno);
   std::vector<std::string> names;
-  for (;;) {
-    errno = 0;
-    dirent* e = ::readdir(d.get());
-    if (!e) {
-      if (errno != 0)
-        throw_errno("read directory", dir, errno);
-      break;
-    }
-    std::string_view n = e->d_name;
-    if (n == "." || n == ".." || is_special(n))
-      continue;
+  for_each_entry(dir, [&](const dirent& e, int) {
+    std::string_view n = e.d_name;
+    if (is_special(n))
+      return;
     // Nested layouts have no dot-folders; flat ones may (Maildir++ ".Sent").
     if (nested && n.front() == '.')
-      continue;
-    if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN && e->d_type != DT_LNK)
-      continue;
+      return;
+    if (e.d_type != DT_DIR && e.d_type != DT_UNKNOWN && e.d_type != DT_LNK)
+      return;
     names.emplace_back(n);
-  }
-  d.reset();
+  });
   for (const auto& n : names) {
     std::filesystem::path full = dir / n;
     struct stat st;

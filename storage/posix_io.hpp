@@ -1,7 +1,10 @@
 // Thin POSIX helpers for the Maildir code: an owning fd, full writes, renames, fsync.
 #pragma once
 
+#include <cerrno>
+#include <dirent.h>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -48,5 +51,29 @@ void fsync_dir(const std::filesystem::path& dir);
 
 // mkdir with the given mode; an existing directory is fine.
 void make_dir(const std::filesystem::path& dir, unsigned mode);
+
+// Calls fn(entry, dir_fd) for every entry of dir except "." and "..", in
+// readdir order; throws storage_error naming dir when it cannot be read.
+template <class Fn> void for_each_entry(const std::filesystem::path& dir, Fn&& fn) {
+  struct closer {
+    void operator()(DIR* d) const { ::closedir(d); }
+  };
+  std::unique_ptr<DIR, closer> d(::opendir(dir.c_str()));
+  if (!d)
+    throw_errno("read directory", dir, errno);
+  const int dfd = ::dirfd(d.get());
+  for (;;) {
+    errno = 0;
+    const dirent* e = ::readdir(d.get());
+    if (!e) {
+      if (errno != 0)
+        throw_errno("read directory", dir, errno);
+      return;
+    }
+    const std::string_view n = e->d_name;
+    if (n != "." && n != "..")
+      fn(*e, dfd);
+  }
+}
 
 } // namespace oimap::storage
