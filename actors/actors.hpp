@@ -70,6 +70,20 @@ using connection_pool_actor = caf::typed_actor<
 using status_writer_actor = caf::typed_actor<
   caf::replies_to<write_atom, status_batch_ptr>::with<bool>>;     // durable when it replies
 
+// message copier: makes a folder syncer's downloaded batches durable, puts
+// them in place and records them, on its own thread (detached), while the
+// syncer goes on reading the next bodies off the socket.
+struct staged_batch_box;
+using staged_batch_ptr = std::shared_ptr<staged_batch_box>;
+struct copier_result {
+  std::vector<sync::stored_message> stored;
+  std::string error; // the first failure; later batches were dropped
+};
+using copier_result_ptr = std::shared_ptr<copier_result>;
+using message_copier_actor = caf::typed_actor<
+  caf::reacts_to<write_atom, staged_batch_ptr>,                   // commit one batch
+  caf::replies_to<drain_atom>::with<copier_result_ptr>>;          // all batches sent before
+
 // folder syncer: one folder pair, on its own thread (detached).
 using folder_syncer_actor = caf::typed_actor<
   caf::replies_to<run_atom>::with<folder_report>>;                // sync it, report
@@ -97,4 +111,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<oimap::actors::session_lease>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(oimap::actors::status_batch_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(oimap::actors::folder_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(oimap::actors::account_setup_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(oimap::actors::staged_batch_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(oimap::actors::copier_result_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(oimap::actors::account_report)

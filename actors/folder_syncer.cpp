@@ -1,6 +1,7 @@
 // The folder syncer is detached: its sync blocks on sockets and disk for its whole life.
 #include "actors/folder_syncer.hpp"
 
+#include "actors/message_copier.hpp"
 #include "actors/status_writer.hpp"
 #include "protocol/imap_error.hpp"
 #include "protocol/session.hpp"
@@ -68,9 +69,14 @@ folder_report run_job(caf::actor_system& sys, const folder_job& job, session_lea
     e.counts = c;
     caf::anon_send(job.ui, std::move(e));
   };
+  const sync::committer_factory copiers = [&](storage::maildir_folder& folder,
+                                               const std::string& status_name) {
+    return make_copier_committer(sys, folder, status_name, job.writer);
+  };
   try {
     report.result = sync::sync_folder(*lease.session, *job.local, *job.status, job.pair,
-                                      write_status, job.options, *job.ctx->stop, progress);
+                                      write_status, job.options, *job.ctx->stop, progress,
+                                      copiers);
   } catch (const protocol::imap_error& e) {
     lease.session.reset(); // unusable after a lost connection or protocol error
     fail(e.what());

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -61,22 +62,15 @@ std::string imap_date_of(const std::filesystem::path& p) {
   return buf;
 }
 
-// A message now stored on both sides, as the download recorded it.
-struct stored_message {
-  std::uint32_t uid = 0;
-  storage::flag_set flags;
-  std::string key;
-};
-
 // Streams bodies straight from the FETCH literal into Maildir tmp/ files.
-// Each finished message is staged; every batch of them becomes durable and
-// renamed into place at once (see maildir_folder::commit_staged), then goes
-// to on_stored.
+// Each finished message is staged; every batch of them goes to the
+// committer, which makes them durable and puts them in place.
 class download_copier final : public protocol::body_consumer {
 public:
   download_copier(storage::maildir_folder& folder, folder_counts& counts, std::size_t batch,
-                  std::function<void(std::vector<stored_message>&)> on_stored)
-    : folder_(folder), counts_(counts), batch_(batch), on_stored_(std::move(on_stored)) {}
+                  stage_committer& committer, std::function<void()> on_batch)
+    : folder_(folder), counts_(counts), batch_(batch), committer_(committer),
+      on_batch_(std::move(on_batch)) {}
 
   void begin(std::uint64_t size) override {
     writer_.emplace(folder_.begin_message());
@@ -97,19 +91,14 @@ public:
   void flush() {
     if (staged_.empty())
       return;
-    std::vector<stored_message> stored;
-    stored.reserve(staged_.size());
-    for (const auto& m : staged_)
-      stored.push_back({m.uid, m.flags, {}});
-    auto keys = folder_.commit_staged(staged_);
-    for (std::size_t i = 0; i < keys.size(); ++i)
-      stored[i].key = std::move(keys[i]);
-    counts_.downloaded += stored.size();
-    on_stored_(stored);
+    counts_.downloaded += staged_.size();
+    committer_.submit(std::move(staged_));
+    staged_.clear();
+    on_batch_();
   }
 
   ~download_copier() {
-    // Staged files never renamed (an error cut the fetch short) are removed.
+    // Staged files never handed on (an error cut the fetch short) are removed.
     for (const auto& m : staged_)
       ::unlink(m.tmp_path.c_str());
   }
@@ -118,9 +107,29 @@ private:
   storage::maildir_folder& folder_;
   folder_counts& counts_;
   std::size_t batch_;
-  std::function<void(std::vector<stored_message>&)> on_stored_;
+  stage_committer& committer_;
+  std::function<void()> on_batch_;
   std::optional<storage::message_writer> writer_;
   std::vector<storage::staged_message> staged_;
+};
+
+class inline_committer final : public stage_committer {
+public:
+  inline_committer(storage::maildir_folder& folder, std::string status_name,
+                   status_write_fn write_status)
+    : folder_(folder), status_name_(std::move(status_name)),
+      write_status_(std::move(write_status)) {}
+  void submit(std::vector<storage::staged_message> batch) override {
+    auto stored = commit_batch(folder_, batch, status_name_, write_status_);
+    std::move(stored.begin(), stored.end(), std::back_inserter(stored_));
+  }
+  std::vector<stored_message> drain() override { return std::move(stored_); }
+
+private:
+  storage::maildir_folder& folder_;
+  std::string status_name_;
+  status_write_fn write_status_;
+  std::vector<stored_message> stored_;
 };
 
 // Hashes fetched bodies, to find which candidate UID is a journaled upload.
@@ -165,9 +174,9 @@ public:
   folder_run(protocol::session& remote, storage::maildir_store& local, status_db& status,
              const status_write_fn& write_status, const folder_pair& pair,
              const folder_sync_options& opt, const std::atomic<bool>& stop,
-             const progress_fn& progress)
+             const progress_fn& progress, const committer_factory& make_committer)
     : remote_(remote), local_(local), status_(status), write_status_(write_status), pair_(pair),
-      opt_(opt), stop_(stop), progress_(progress) {}
+      opt_(opt), stop_(stop), progress_(progress), make_committer_(make_committer) {}
 
   folder_result run();
 
@@ -201,6 +210,7 @@ private:
   const folder_sync_options& opt_;
   const std::atomic<bool>& stop_;
   const progress_fn& progress_;
+  const committer_factory& make_committer_;
 
   std::unique_ptr<storage::maildir_folder> folder_;
   status_db::batch batch_;
@@ -441,18 +451,12 @@ void folder_run::recover_pending_uploads(std::vector<local_message>& L,
 
 std::vector<stored_message> folder_run::download(const std::vector<remote_message>& msgs,
                                                   std::optional<std::string_view> whole_set) {
-  // One pipelined fetch for the lot; messages become durable and recorded in
-  // the status a batch at a time, so an interrupted run keeps what it stored.
-  std::vector<stored_message> stored;
-  download_copier copier(*folder_, result_.counts, opt_.batch,
-                         [&](std::vector<stored_message>& batch) {
-                           for (auto& m : batch) {
-                             batch_.set_record(pair_.status_name, {m.uid, m.flags});
-                             stored.push_back(std::move(m));
-                           }
-                           commit_status();
-                           report();
-                         });
+  // One pipelined fetch for the lot; the message copier makes each batch
+  // durable and records it, so an interrupted run keeps what it stored.
+  auto committer = make_committer_ ? make_committer_(*folder_, pair_.status_name)
+                                   : make_inline_committer(*folder_, pair_.status_name,
+                                                           write_status_);
+  download_copier copier(*folder_, result_.counts, opt_.batch, *committer, [&] { report(); });
   if (whole_set) {
     remote_.fetch_bodies(*whole_set, copier);
   } else {
@@ -464,7 +468,7 @@ std::vector<stored_message> folder_run::download(const std::vector<remote_messag
       remote_.fetch_bodies(uids, copier);
   }
   copier.flush();
-  return stored;
+  return committer->drain();
 }
 
 void folder_run::upload(const std::vector<local_message>& msgs) {
@@ -600,8 +604,9 @@ void folder_run::apply_flags(const plan_result& p) {
 folder_result sync_folder(protocol::session& remote, storage::maildir_store& local,
                           storage::status_db& status, const folder_pair& pair,
                           const status_write_fn& write_status, const folder_sync_options& opt,
-                          const std::atomic<bool>& stop, const progress_fn& progress) {
-  folder_run run(remote, local, status, write_status, pair, opt, stop, progress);
+                          const std::atomic<bool>& stop, const progress_fn& progress,
+                          const committer_factory& make_committer) {
+  folder_run run(remote, local, status, write_status, pair, opt, stop, progress, make_committer);
   try {
     return run.run();
   } catch (const protocol::imap_error& e) {
@@ -628,6 +633,32 @@ bool folder_unchanged(const storage::maildir_store& local, const storage::status
   if (!remote_matches(meta, *pair.remote_status, remote_readonly))
     return false;
   return local_stamp_matches(*local.open(pair.local_name), meta);
+}
+
+std::vector<stored_message> commit_batch(storage::maildir_folder& folder,
+                                         std::vector<storage::staged_message>& batch,
+                                         const std::string& status_name,
+                                         const status_write_fn& write_status) {
+  std::vector<stored_message> stored;
+  stored.reserve(batch.size());
+  for (const auto& m : batch)
+    stored.push_back({m.uid, m.flags, {}});
+  auto keys = folder.commit_staged(batch);
+  folder.sync_dirs();
+  storage::status_db::batch records;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    stored[i].key = std::move(keys[i]);
+    records.set_record(status_name, {stored[i].uid, stored[i].flags});
+  }
+  write_status(records);
+  return stored;
+}
+
+std::unique_ptr<stage_committer> make_inline_committer(storage::maildir_folder& folder,
+                                                       std::string status_name,
+                                                       status_write_fn write_status) {
+  return std::make_unique<inline_committer>(folder, std::move(status_name),
+                                            std::move(write_status));
 }
 
 } // namespace oimap::sync

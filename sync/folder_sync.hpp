@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -15,6 +16,8 @@ class session;
 }
 namespace oimap::storage {
 class maildir_store;
+class maildir_folder;
+struct staged_message;
 } // namespace oimap::storage
 
 namespace oimap::sync {
@@ -77,12 +80,49 @@ using status_write_fn = std::function<void(storage::status_db::batch&)>;
 bool folder_unchanged(const storage::maildir_store& local, const storage::status_db& status,
                       const folder_pair& pair, bool remote_readonly);
 
+// A message now stored on both sides, as a download recorded it.
+struct stored_message {
+  std::uint32_t uid = 0;
+  storage::flag_set flags;
+  std::string key;
+};
+
+// The durable end of a download, the message copier: makes batches of
+// staged messages durable, renames them into place and records them in the
+// status. It may do that on another thread while the next bodies stream in,
+// so the socket is read while the disk syncs.
+class stage_committer {
+public:
+  virtual ~stage_committer() = default;
+  virtual void submit(std::vector<storage::staged_message> batch) = 0;
+  // Waits for every batch submitted so far; returns what they stored, in
+  // order, or throws the first failure.
+  virtual std::vector<stored_message> drain() = 0;
+};
+
+// Makes a committer for one folder, recording under status_name.
+using committer_factory = std::function<std::unique_ptr<stage_committer>(
+  storage::maildir_folder& folder, const std::string& status_name)>;
+
+// What every committer does with one batch: one durable commit, the renames,
+// then the status (only once the renames are durable too).
+std::vector<stored_message> commit_batch(storage::maildir_folder& folder,
+                                         std::vector<storage::staged_message>& batch,
+                                         const std::string& status_name,
+                                         const status_write_fn& write_status);
+
+// A committer working on the caller's thread.
+std::unique_ptr<stage_committer> make_inline_committer(storage::maildir_folder& folder,
+                                                       std::string status_name,
+                                                       status_write_fn write_status);
+
 // Blocking: uses the session (already logged in) for the whole run. Throws
 // nothing: every error ends up in the result, scoped to this folder, except
 // a lost connection, which is rethrown so the caller can drop the session.
 folder_result sync_folder(protocol::session& remote, storage::maildir_store& local,
                           storage::status_db& status, const folder_pair& pair,
                           const status_write_fn& write_status, const folder_sync_options& opt,
-                          const std::atomic<bool>& stop, const progress_fn& progress);
+                          const std::atomic<bool>& stop, const progress_fn& progress,
+                          const committer_factory& make_committer = {});
 
 } // namespace oimap::sync
