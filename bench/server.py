@@ -10,6 +10,7 @@ each tool starts from the same server state, UIDs included, in well under a
 second even for 100k messages.
 """
 
+import fcntl
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -45,7 +46,14 @@ def generator_version():
 
 
 def ensure_corpus(base, folders, messages, seed, jobs=2):
-    """Generates (or reuses) a Maildir++ corpus; returns its directory."""
+    """Generates (or reuses) a Maildir++ corpus; returns its directory.
+    Two benches sharing a base directory take turns here (a lock file)."""
+    with open(os.path.join(base, ".corpus.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _ensure_corpus(base, folders, messages, seed, jobs)
+
+
+def _ensure_corpus(base, folders, messages, seed, jobs):
     version = generator_version()
     key = f"corpus-{folders}x{messages}-s{seed}-{version}"
     path = os.path.join(base, key)
