@@ -131,7 +131,8 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
         });
         // A few new messages per folder are over before a second login
         // would be: then the setup's own connection does all the work.
-        out->light = std::all_of(out->pairs.begin(), out->pairs.end(),
+        out->light = out->pairs.size() <= 3
+                  && std::all_of(out->pairs.begin(), out->pairs.end(),
                                  [&](const sync::folder_pair& p) {
                                    auto meta = out->status->get_meta(p.status_name);
                                    return meta && p.remote_status

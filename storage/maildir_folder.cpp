@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <unordered_set>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -344,22 +345,19 @@ std::optional<dir_stamp> maildir_folder::seal() {
     (in_new ? marked.new_ns : marked.cur_ns) = mark;
   }
   // A change before the marks is in the listing; one after, in the mtime.
-  std::array<std::vector<std::string>, 2> names;
-  for (bool in_new : {true, false})
-    for_each_file(dir_ / subdir(in_new),
-                  [&](std::string_view name) { names[in_new ? 0 : 1].emplace_back(name); });
   std::lock_guard lock(mutex_);
-  if (names[0].size() + names[1].size() != files_.size())
-    return std::nullopt;
-  std::array<std::vector<std::string>, 2> known;
+  std::array<std::unordered_set<std::string_view>, 2> known;
   for (const auto& [key, loc] : files_)
-    known[loc.in_new ? 0 : 1].push_back(loc.filename);
-  for (int i = 0; i < 2; ++i) {
-    std::sort(names[i].begin(), names[i].end());
-    std::sort(known[i].begin(), known[i].end());
-    if (names[i] != known[i])
-      return std::nullopt;
-  }
+    known[loc.in_new ? 0 : 1].insert(loc.filename);
+  std::size_t listed = 0;
+  bool foreign = false;
+  for (bool in_new : {true, false})
+    for_each_file(dir_ / subdir(in_new), [&](std::string_view name) {
+      ++listed;
+      foreign |= !known[in_new ? 0 : 1].count(name);
+    });
+  if (foreign || listed != files_.size())
+    return std::nullopt;
   if (stamp() != marked)
     return std::nullopt;
   return marked;

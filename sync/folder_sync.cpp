@@ -372,18 +372,24 @@ std::vector<remote_message> folder_run::fetch_remote_flags(
   // vanished: then the count gives it away and everything is fetched.
   if (meta && meta->highestmodseq != 0 && info_.highestmodseq != 0
       && meta->uidvalidity == info_.uidvalidity && !opt_.plan.remote_readonly) {
-    auto changed = remote_.fetch_flags("1:*", meta->highestmodseq);
-    std::map<std::uint32_t, storage::flag_set> merged;
-    for (const auto& s : S)
-      merged.emplace_hint(merged.end(), s.uid, s.flags);
-    for (const auto& c : changed)
-      merged[c.uid] = c.flags;
-    if (merged.size() == info_.exists) {
-      R.reserve(merged.size());
-      for (const auto& [uid, flags] : merged)
-        R.push_back({uid, flags});
-      return R;
+    auto changed = remote_.fetch_flags("1:*", meta->highestmodseq); // sorted by uid
+    // Merge two uid-sorted lists; a changed entry replaces the status one.
+    R.reserve(S.size() + changed.size());
+    std::size_t i = 0, j = 0;
+    while (i < S.size() || j < changed.size()) {
+      if (j == changed.size() || (i < S.size() && S[i].uid < changed[j].uid)) {
+        R.push_back({S[i].uid, S[i].flags});
+        ++i;
+      } else {
+        if (i < S.size() && S[i].uid == changed[j].uid)
+          ++i;
+        R.push_back({changed[j].uid, changed[j].flags});
+        ++j;
+      }
     }
+    if (R.size() == info_.exists)
+      return R;
+    R.clear();
   }
   auto fetched = remote_.fetch_flags("1:*");
   R.reserve(fetched.size());
