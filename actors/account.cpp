@@ -193,6 +193,7 @@ folder_job job_for(account_pointer self, sync::folder_pair pair) {
   job.options.plan.remote_readonly = remote.readonly;
   job.options.plan.local_readonly = local.readonly;
   job.options.expunge = remote.imap() ? remote.imap()->expunge : true;
+  job.options.plan.expunge = job.options.expunge;
   return job;
 }
 

@@ -578,8 +578,15 @@ void folder_run::delete_remote(const std::vector<uid_t>& uids) {
     // would also take other clients' \Deleted mail, so it is the fallback.
     remote_.uid_expunge(uids);
   }
-  for (auto uid : uids)
-    batch_.erase_record(pair_.status_name, uid);
+  // Expunged, they are gone from both sides. Only flagged (expunge = no),
+  // they stay on the server, and so in the status: otherwise the next run
+  // would take them for new mail and download them again.
+  if (opt_.expunge)
+    for (auto uid : uids)
+      batch_.erase_record(pair_.status_name, uid);
+  else
+    for (auto uid : uids)
+      batch_.set_record(pair_.status_name, {uid, storage::flag::trashed});
   result_.counts.deleted_remote += uids.size();
 }
 

@@ -50,7 +50,8 @@ public:
         out_.download.push_back(*remote);
     } else if (remote) {
       // Rule 4: deleted locally. Left alone, S keeps it so it is not re-downloaded.
-      if (opt_.local_sync_deletes && !opt_.remote_readonly)
+      const bool already_flagged = !opt_.expunge && remote->flags.has(storage::flag::trashed);
+      if (opt_.local_sync_deletes && !opt_.remote_readonly && !already_flagged)
         out_.delete_remote.push_back(uid);
     } else if (local) {
       // Rule 3: deleted on the server. Left alone, S keeps it so it is not

@@ -51,6 +51,11 @@ struct plan_options {
   bool local_sync_deletes = true;
   bool remote_readonly = false;
   bool local_readonly = false;
+  // The IMAP repository's expunge option. Without it a message deleted here
+  // stays on the server flagged \Deleted; once it carries the flag there is
+  // nothing more to do for it (and the status keeps it, so it is not
+  // downloaded again).
+  bool expunge = true;
 };
 
 struct local_flag_change {

@@ -680,3 +680,54 @@ TEST_CASE("server changes are fetched with CHANGEDSINCE; an expunge falls back t
   require_same(env, "INBOX");
   CHECK(maildir_messages(env.local_folder("INBOX")).size() == 6);
 }
+
+TEST_CASE("expunge = no: a local deletion only flags \\Deleted, and stays done", "[integration]") {
+  sync_env env;
+  env.write_config("expunge = no\n");
+  auto& imap = env.imap();
+  for (int i = 1; i <= 3; ++i)
+    REQUIRE(imap.append("INBOX", make_message("e" + std::to_string(i), "x\r\n")).ok());
+  env.close_imap();
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  for (auto& [name, path] : maildir_files(env.local_folder("INBOX")))
+    if (read_file(path).find("Subject: e2\n") != std::string::npos)
+      fs::remove(path);
+  auto r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  // Still on the server, flagged; not back in the Maildir.
+  auto server = maildir_messages(env.server_folder("INBOX"));
+  REQUIRE(server.size() == 3);
+  CHECK(std::count_if(server.begin(), server.end(),
+                      [](const message_view& m) { return m.flags == "T"; })
+        == 1);
+  CHECK(maildir_messages(env.local_folder("INBOX")).size() == 2);
+  // And the next run neither downloads it again nor writes to the server.
+  const auto ms = modseq(env, "INBOX");
+  r = env.oimap({"-o"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(maildir_messages(env.local_folder("INBOX")).size() == 2);
+  CHECK(modseq(env, "INBOX") == ms);
+}
+
+TEST_CASE("readonly = yes on the server: changes come down, nothing goes up", "[integration]") {
+  sync_env env;
+  env.write_config("readonly = yes\n");
+  auto& imap = env.imap();
+  REQUIRE(imap.append("INBOX", make_message("ro1", "x\r\n")).ok());
+  env.close_imap();
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  const auto inbox = env.local_folder("INBOX");
+  write_file(inbox / "new" / "1700000000.ro.host", lf(make_message("local-only", "y\r\n")));
+  for (auto& [name, path] : maildir_files(inbox))
+    if (name.find(",U=") != std::string::npos)
+      fs::rename(path, inbox / "cur" / (name.substr(0, name.find(":2,")) + ":2,F"));
+  const auto ms = modseq(env, "INBOX");
+  auto r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(modseq(env, "INBOX") == ms);
+  CHECK(maildir_messages(env.server_folder("INBOX")).size() == 1);
+  CHECK(maildir_messages(env.server_folder("INBOX"))[0].flags == "");
+  CHECK(maildir_messages(inbox).size() == 2);
+}

@@ -26,6 +26,7 @@ struct row {
 const plan_options defaults{};
 const plan_options no_remote_deletes{.remote_sync_deletes = false};
 const plan_options no_local_deletes{.local_sync_deletes = false};
+const plan_options no_expunge{.expunge = false};
 const plan_options no_deletes{.remote_sync_deletes = false, .local_sync_deletes = false};
 const plan_options remote_ro{.remote_readonly = true};
 const plan_options local_ro{.local_readonly = true};
@@ -137,6 +138,11 @@ TEST_CASE("rule 4: deleted locally") {
       {"remote read-only: kept", "5:S", "", "5:S", remote_ro, ""},
       {"local read-only does not matter", "5:S", "", "5:S", local_ro, "delete_remote 5"},
       {"several, sorted by uid", "9: 2:", "", "9: 2:", defaults, "delete_remote 2 9"},
+      {"expunge off: flagged \\Deleted once", "5:S", "", "5:S", no_expunge, "delete_remote 5"},
+      {"expunge off, already \\Deleted on the server: nothing more", "5:ST", "", "5:T", no_expunge,
+       ""},
+      {"expunge on, \\Deleted but not expunged yet: expunge it", "5:ST", "", "5:T", defaults,
+       "delete_remote 5"},
   });
 }
 
