@@ -459,9 +459,12 @@ std::vector<stored_message> folder_run::download(const std::vector<remote_messag
                                                   std::optional<std::string_view> whole_set) {
   // One pipelined fetch for the lot; the message copier makes each batch
   // durable and records it, so an interrupted run keeps what it stored.
-  auto committer = make_committer_ ? make_committer_(*folder_, pair_.status_name)
-                                   : make_inline_committer(*folder_, pair_.status_name,
-                                                           write_status_);
+  // The copier pays off when batches can overlap; one batch is committed
+  // right here, without starting a thread for it.
+  const std::size_t expected = whole_set ? info_.exists : msgs.size();
+  auto committer = make_committer_ && expected > opt_.batch
+                   ? make_committer_(*folder_, pair_.status_name)
+                   : make_inline_committer(*folder_, pair_.status_name, write_status_);
   download_copier copier(*folder_, result_.counts, opt_.batch, *committer, [&] { report(); });
   if (whole_set) {
     remote_.fetch_bodies(*whole_set, copier);

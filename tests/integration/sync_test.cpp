@@ -315,6 +315,18 @@ TEST_CASE("maxconnections = 3 really uses 3 connections", "[integration]") {
   CHECK(logins == 3);
   for (const char* f : {"A", "B", "C", "D", "E", "F"})
     require_same(env, f);
+
+  // -1: one connection, whatever maxconnections says.
+  fs::remove_all(env.local_root());
+  fs::remove_all(env.metadata());
+  r = env.oimap({"-o", "-1", "-d", "imap"});
+  REQUIRE(r.exit_code == 0);
+  logins = 0;
+  for (std::size_t pos = 0; (pos = r.err.find("AUTHENTICATE PLAIN", pos)) != std::string::npos; ++pos)
+    ++logins;
+  CHECK(logins == 1);
+  for (const char* f : {"A", "B", "C", "D", "E", "F"})
+    require_same(env, f);
 }
 
 TEST_CASE("the imap debug trace (-d imap) never shows the password", "[integration]") {
