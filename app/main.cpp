@@ -140,17 +140,23 @@ int run(const oimap::app::cli_options& cli) {
       self->request(ui, caf::infinite, actors::drain_atom::value)
         .receive([](bool) {}, [](caf::error&) {});
     }
-    caf::anon_send_exit(ui, caf::exit_reason::user_shutdown);
+    if (stop_requested.load()) {
+      std::cerr << "oimap: interrupted; what was copied is recorded, the next run goes on from "
+                   "there\n";
+      if (code == 0)
+        code = 1;
+    }
+    // Everything is durable by now: each status write was acknowledged after
+    // its sync, every message renamed into place. Tearing down the actor
+    // system (joining its threads, letting RocksDB flush a memtable its log
+    // already holds) would only make the user wait, so leave here.
+    std::cout.flush();
+    std::cerr.flush();
+    std::fflush(nullptr);
+    if (out.log)
+      std::fclose(out.log);
+    std::_Exit(code);
   }
-  if (stop_requested.load()) {
-    std::cerr << "oimap: interrupted; what was copied is recorded, the next run goes on from "
-                 "there\n";
-    if (code == 0)
-      code = 1;
-  }
-  if (out.log)
-    std::fclose(out.log);
-  return code;
 }
 
 } // namespace
