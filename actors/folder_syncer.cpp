@@ -48,18 +48,8 @@ folder_report run_job(caf::actor_system& sys, const folder_job& job, session_lea
     return report;
   }
 
-  caf::scoped_actor self{sys, true};
   const sync::status_write_fn write_status = [&](storage::status_db::batch& b) {
-    auto box = std::make_shared<status_batch_box>();
-    box->batch = std::move(b);
-    b = storage::status_db::batch{};
-    bool ok = false;
-    std::string err;
-    self->request(job.writer, caf::infinite, write_atom::value, box)
-      .receive([&](bool) { ok = true; }, [&](caf::error& e) { err = sys.render(e); });
-    if (!ok)
-      throw storage::storage_error("cannot write the status of folder '" + job.pair.local_name
-                                   + "': " + err);
+    write_through(sys, job.writer, b, "folder '" + job.pair.local_name + "'");
   };
   const sync::progress_fn progress = [&](const sync::folder_counts& c) {
     ui::ui_event e;

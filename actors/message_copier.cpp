@@ -33,16 +33,8 @@ message_copier_actor spawn_message_copier(caf::actor_system& sys, storage::maild
                                     -> message_copier_actor::behavior_type {
     // Status writes go through the status writer and are waited for: a batch
     // counts as done once its records are durable.
-    auto write_status = [self, writer](storage::status_db::batch& b) {
-      auto box = std::make_shared<status_batch_box>();
-      box->batch = std::move(b);
-      b = storage::status_db::batch{};
-      caf::scoped_actor me{self->system(), true};
-      std::string err;
-      me->request(writer, caf::infinite, write_atom::value, box)
-        .receive([](bool) {}, [&](caf::error& e) { err = self->system().render(e); });
-      if (!err.empty())
-        throw storage::storage_error("cannot write the status: " + err);
+    auto write_status = [self, writer, status_name](storage::status_db::batch& b) {
+      write_through(self->system(), writer, b, "folder '" + status_name + "'");
     };
     return {
       [=](write_atom, const staged_batch_ptr& batch) {

@@ -1,7 +1,10 @@
 // The status writer runs detached: a synced RocksDB write blocks on fsync.
 #include "actors/status_writer.hpp"
 
+#include "storage/storage_error.hpp"
+
 #include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 namespace oimap::actors {
@@ -17,6 +20,19 @@ status_writer_actor spawn_status_writer(caf::actor_system& sys,
         },
       };
     });
+}
+
+void write_through(caf::actor_system& sys, const status_writer_actor& writer,
+                   storage::status_db::batch& batch, const std::string& what) {
+  auto box = std::make_shared<status_batch_box>();
+  box->batch = std::move(batch);
+  batch = storage::status_db::batch{};
+  caf::scoped_actor self{sys, true};
+  std::string err;
+  self->request(writer, caf::infinite, write_atom::value, box)
+    .receive([](bool) {}, [&](caf::error& e) { err = sys.render(e); });
+  if (!err.empty())
+    throw storage::storage_error("cannot write the status of " + what + ": " + err);
 }
 
 } // namespace oimap::actors

@@ -15,4 +15,10 @@ struct status_batch_box {
 status_writer_actor spawn_status_writer(caf::actor_system& sys,
                                         std::shared_ptr<storage::status_db> db);
 
+// Blocking, for detached actors: hands the batch to the writer and returns
+// once it is durable (the batch is left empty). Throws storage_error naming
+// what for if the writer failed.
+void write_through(caf::actor_system& sys, const status_writer_actor& writer,
+                   storage::status_db::batch& batch, const std::string& what);
+
 } // namespace oimap::actors
