@@ -87,16 +87,16 @@ folder_syncer_actor spawn_folder_syncer(caf::actor_system& sys, folder_job job) 
       return {
         [self, job](run_atom) -> caf::result<folder_report> {
           auto rp = self->make_response_promise<folder_report>();
-          {
-            ui::ui_event e;
-            e.type = ui::ui_event::kind::folder_start;
-            e.account = job.account;
-            e.folder = job.pair.local_name;
-            caf::anon_send(job.ui, std::move(e));
-          }
           self->request(job.pool, caf::infinite, checkout_atom::value)
             .then(
               [self, job, rp](session_lease lease) mutable {
+                // Started ahead, a syncer may wait at the pool: the folder
+                // starts when a connection is its.
+                ui::ui_event e;
+                e.type = ui::ui_event::kind::folder_start;
+                e.account = job.account;
+                e.folder = job.pair.local_name;
+                caf::anon_send(job.ui, std::move(e));
                 rp.deliver(run_job(self->system(), job, std::move(lease)));
                 self->quit();
               },
