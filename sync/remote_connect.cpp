@@ -33,7 +33,9 @@ std::unique_ptr<protocol::session> connect_remote(const config::repository_setti
   if (imap->sslcacertfile)
     o.cafile = imap->sslcacertfile->string();
   o.verify = imap->tls_verify;
-  o.timeout_seconds = socktimeout;
+  // socktimeout 0 means "none" to OfflineIMAP, which lets a server that
+  // never answers hang a run forever; oimap waits at most 2 minutes then.
+  o.timeout_seconds = socktimeout > 0 ? socktimeout : default_socktimeout_seconds;
   o.user = imap->remoteuser;
   o.password = password->reveal();
   // Only PLAIN and LOGIN exist so far; the others of OfflineIMAP's default

@@ -3,7 +3,10 @@
 
 #include "support/sync_harness.hpp"
 
+#include <arpa/inet.h>
 #include <csignal>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -742,4 +745,26 @@ TEST_CASE("readonly = yes on the server: changes come down, nothing goes up", "[
   CHECK(maildir_messages(env.server_folder("INBOX")).size() == 1);
   CHECK(maildir_messages(env.server_folder("INBOX"))[0].flags == "");
   CHECK(maildir_messages(inbox).size() == 2);
+}
+
+TEST_CASE("a server that never greets ends in a timeout error, not a hang", "[integration]") {
+  sync_env env;
+  // A listening socket nobody accepts on: the connection is made, no greeting comes.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(fd, 4) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  env.write_config("", "", "socktimeout = 1\n");
+  auto r = env.oimap({"-o", "-k", "Repository_TestRemote:remoteport=" + std::to_string(ntohs(addr.sin_port))},
+                     30s);
+  ::close(fd);
+  INFO(r.out << r.err);
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("timed out") != std::string::npos);
 }
