@@ -147,6 +147,12 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
     self->send(proto.pool, checkin_atom::value, std::move(lease));
   } catch (const std::exception& e) {
     out->error = e.what();
+    if (out->status) {
+      try {
+        out->status->close(); // nothing will use it, and the process may end soon
+      } catch (...) {
+      }
+    }
   }
   return out;
 }
@@ -237,10 +243,26 @@ void finish(account_pointer self, std::string error = {}) {
           l.session->close();
       });
     });
-  if (st.writer)
-    self->send_exit(st.writer, caf::exit_reason::user_shutdown);
   st.setup.reset();
-  st.rp.deliver(account_report{st.name, code});
+  if (!st.writer) {
+    st.rp.deliver(account_report{st.name, code});
+    return;
+  }
+  // Every syncer is done: the database closes before the account reports.
+  self->request(st.writer, caf::infinite, drain_atom::value)
+    .then(
+      [self, code](bool) {
+        auto& st = self->state;
+        self->send_exit(st.writer, caf::exit_reason::user_shutdown);
+        st.rp.deliver(account_report{st.name, code});
+      },
+      [self, code](caf::error& e) {
+        auto& st = self->state;
+        self->send(st.ui, event(ui::ui_event::kind::error, st.name,
+                                "closing the status database: " + self->system().render(e)));
+        self->send_exit(st.writer, caf::exit_reason::user_shutdown);
+        st.rp.deliver(account_report{st.name, code == 2 ? 2 : 1});
+      });
 }
 
 void launch_more(account_pointer self) {

@@ -68,7 +68,8 @@ using connection_pool_actor = caf::typed_actor<
 
 // status writer: the one writer of an account's status database.
 using status_writer_actor = caf::typed_actor<
-  caf::replies_to<write_atom, status_batch_ptr>::with<bool>>;     // durable when it replies
+  caf::replies_to<write_atom, status_batch_ptr>::with<bool>,      // durable when it replies
+  caf::replies_to<drain_atom>::with<bool>>;                       // close the database
 
 // message copier: makes a folder syncer's downloaded batches durable, puts
 // them in place and records them, on its own thread (detached), while the

@@ -18,6 +18,13 @@ status_writer_actor spawn_status_writer(caf::actor_system& sys,
           db->write(box->batch);
           return true;
         },
+        [db](drain_atom) {
+          // The account is done with it: close now, on purpose, rather than
+          // whenever the last reference happens to go (the process may end
+          // before that, and RocksDB would leave its log files behind).
+          db->close();
+          return true;
+        },
       };
     });
 }

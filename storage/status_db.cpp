@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <dirent.h>
+#include <ctime>
+
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
@@ -27,6 +29,7 @@ constexpr char meta_tag = 'm';
 constexpr char pending_tag = 'p';
 constexpr char record_tag = 'r';
 const std::string schema_key = std::string("\xff", 1) + "schema";
+const std::string last_close_key = std::string("\xff", 1) + "last-close";
 constexpr std::string_view schema_version = "1";
 
 void put_be32(std::string& out, std::uint32_t v) {
@@ -465,6 +468,12 @@ void status_db::write(batch& b) {
 void status_db::close() {
   if (!db_)
     return;
+  // Each open starts a new log file, and RocksDB retires the old ones only
+  // after a flush, which a session that wrote nothing never triggers: a run
+  // with no changes would leave an empty log behind every time. One small
+  // write makes the close flush, and the logs go.
+  const std::string stamp = std::to_string(std::time(nullptr));
+  db_->Put(rocksdb::WriteOptions(), last_close_key, stamp);
   rocksdb::Status s = db_->Close();
   db_.reset();
   restrict_existing_files(dir_);

@@ -196,3 +196,21 @@ TEST_CASE("an unusable directory gives an error naming it", "[status_db]") {
   CHECK_THROWS_WITH(status_db::open(tmp.path() / "file" / "db", false),
                     Catch::Contains((tmp.path() / "file" / "db").string()));
 }
+
+TEST_CASE("sessions that write nothing leave no log files behind", "[status_db]") {
+  test::temp_dir tmp;
+  const auto dir = tmp.path() / "status";
+  {
+    auto db = status_db::open(dir, true);
+    status_db::batch b;
+    b.set_record("INBOX", {1, flag::seen});
+    db->write(b);
+  }
+  for (int i = 0; i < 6; ++i)
+    status_db::open(dir, true)->close(); // a no-change run: open, read nothing new, close
+  int logs = 0;
+  for (const auto& e : fs::directory_iterator(dir))
+    logs += e.path().extension() == ".log";
+  CHECK(logs <= 1);
+  CHECK(status_db::open(dir, true)->load("INBOX") == std::vector<status_record>{{1, flag::seen}});
+}
