@@ -124,6 +124,19 @@ public:
   void create(std::string_view mailbox);
   // SELECT (or EXAMINE when readonly).
   mailbox_info select(std::string_view mailbox, bool readonly);
+  // What changed in a mailbox since a known state, from one QRESYNC SELECT.
+  struct resync {
+    std::vector<message_flags> changed; // new or re-flagged since modseq, sorted by uid
+    std::vector<std::uint32_t> vanished; // expunged since modseq (may include older ones)
+    bool complete = true; // false: a VANISHED set was too large to list; fetch everything
+  };
+  // SELECT (or EXAMINE) with QRESYNC (RFC 7162 §3.2.5): the server reports, in
+  // the same round trip, what changed and what vanished since modseq. Needs
+  // has_qresync(); when uidvalidity no longer matches, the server reports
+  // nothing extra (and info.uidvalidity tells).
+  mailbox_info select_qresync(std::string_view mailbox, bool readonly, std::uint32_t uidvalidity,
+                              std::uint64_t modseq, resync& out);
+
   // STATUS (MESSAGES UIDNEXT UIDVALIDITY [HIGHESTMODSEQ]).
   mailbox_info status(std::string_view mailbox);
   // The same for many mailboxes, pipelined: no command waits for another's

@@ -195,7 +195,8 @@ private:
   void commit_status();
   // The server's uid -> flags, as cheaply as the recorded CONDSTORE state allows.
   std::vector<remote_message> fetch_remote_flags(const std::optional<storage::folder_meta>& meta,
-                                                 const std::vector<storage::status_record>& S);
+                                                 const std::vector<storage::status_record>& S,
+                                                 const protocol::session::resync* resync);
   void report() {
     if (progress_)
       progress_(result_.counts);
@@ -229,7 +230,18 @@ folder_result folder_run::run() {
       && remote_matches(meta, *pair_.remote_status, readonly))
     return result_;
 
-  info_ = remote_.select(pair_.remote_name, readonly);
+  // With QRESYNC the SELECT itself reports what changed and vanished since
+  // the recorded state: no separate round trip for flags.
+  std::optional<protocol::session::resync> resync;
+  if (remote_.has_qresync() && meta && meta->highestmodseq != 0 && !readonly) {
+    resync.emplace();
+    info_ = remote_.select_qresync(pair_.remote_name, readonly, meta->uidvalidity,
+                                   meta->highestmodseq, *resync);
+    if (info_.uidvalidity != meta->uidvalidity || !resync->complete)
+      resync.reset();
+  } else {
+    info_ = remote_.select(pair_.remote_name, readonly);
+  }
   const bool remote_unchanged = remote_matches(
     meta, {info_.uidvalidity, info_.uidnext, info_.exists, info_.highestmodseq}, readonly);
   if (local_unchanged && remote_unchanged)
@@ -287,7 +299,7 @@ folder_result folder_run::run() {
     for (const auto& s : S)
       R.push_back({s.uid, s.flags});
   } else if (info_.exists > 0) {
-    R = fetch_remote_flags(meta, S);
+    R = fetch_remote_flags(meta, S, resync ? &*resync : nullptr);
   }
 
   if (!in.stored_uidvalidity || *in.stored_uidvalidity == info_.uidvalidity)
@@ -364,21 +376,26 @@ folder_result folder_run::run() {
 
 std::vector<remote_message> folder_run::fetch_remote_flags(
   const std::optional<storage::folder_meta>& meta,
-  const std::vector<storage::status_record>& S) {
+  const std::vector<storage::status_record>& S, const protocol::session::resync* resync) {
   auto by_uid = [](const remote_message& a, const remote_message& b) { return a.uid < b.uid; };
   std::vector<remote_message> R;
   // With CONDSTORE and a trusted HIGHESTMODSEQ the status is the server as it
-  // was; only what changed since needs fetching. It holds unless a message
-  // vanished: then the count gives it away and everything is fetched.
+  // was; only what changed since needs fetching (QRESYNC's SELECT already
+  // brought it, with what vanished). Should the count still disagree, a
+  // message vanished unseen: then everything is fetched.
   if (meta && meta->highestmodseq != 0 && info_.highestmodseq != 0
       && meta->uidvalidity == info_.uidvalidity && !opt_.plan.remote_readonly) {
-    auto changed = remote_.fetch_flags("1:*", meta->highestmodseq); // sorted by uid
+    const auto changed =
+      resync ? resync->changed : remote_.fetch_flags("1:*", meta->highestmodseq); // by uid
+    const std::vector<std::uint32_t> none;
+    const auto& vanished = resync ? resync->vanished : none; // sorted
     // Merge two uid-sorted lists; a changed entry replaces the status one.
     R.reserve(S.size() + changed.size());
     std::size_t i = 0, j = 0;
     while (i < S.size() || j < changed.size()) {
       if (j == changed.size() || (i < S.size() && S[i].uid < changed[j].uid)) {
-        R.push_back({S[i].uid, S[i].flags});
+        if (!std::binary_search(vanished.begin(), vanished.end(), S[i].uid))
+          R.push_back({S[i].uid, S[i].flags});
         ++i;
       } else {
         if (i < S.size() && S[i].uid == changed[j].uid)

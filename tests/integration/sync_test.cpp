@@ -662,7 +662,7 @@ TEST_CASE("an unchanged folder is skipped without SELECT; a change right after i
         == 1);
 }
 
-TEST_CASE("server changes are fetched with CHANGEDSINCE; an expunge falls back to all flags",
+TEST_CASE("server changes come with the QRESYNC SELECT, expunges as VANISHED; no flag listing",
           "[integration]") {
   sync_env env;
   auto& imap = env.imap();
@@ -670,6 +670,17 @@ TEST_CASE("server changes are fetched with CHANGEDSINCE; an expunge falls back t
     REQUIRE(imap.append("INBOX", make_message("m" + std::to_string(i), "x\r\n")).ok());
   env.close_imap();
   REQUIRE(env.oimap({"-o"}).exit_code == 0);
+
+  // Listing every flag would be "UID FETCH 1:* (UID FLAGS...)" without CHANGEDSINCE.
+  auto full_listings = [](const std::string& trace) {
+    std::size_t n = 0;
+    for (std::size_t pos = 0; (pos = trace.find("FETCH 1:* (UID FLAGS", pos)) != std::string::npos;
+         ++pos) {
+      const auto eol = trace.find('\n', pos);
+      n += trace.substr(pos, eol - pos).find("CHANGEDSINCE") == std::string::npos;
+    }
+    return n;
+  };
 
   auto& s = env.imap();
   REQUIRE(s.command("SELECT INBOX").ok());
@@ -679,7 +690,8 @@ TEST_CASE("server changes are fetched with CHANGEDSINCE; an expunge falls back t
   auto r = env.oimap({"-o", "-d", "imap"});
   INFO(r.err.substr(0, 4000));
   REQUIRE(r.exit_code == 0);
-  CHECK(r.err.find("CHANGEDSINCE") != std::string::npos);
+  CHECK(r.err.find("QRESYNC (") != std::string::npos);
+  CHECK(full_listings(r.err) == 0);
   require_same(env, "INBOX");
   CHECK(maildir_messages(env.local_folder("INBOX")).size() == 7);
 
@@ -689,9 +701,11 @@ TEST_CASE("server changes are fetched with CHANGEDSINCE; an expunge falls back t
   REQUIRE(t.command("EXPUNGE").ok());
   REQUIRE(t.command("UID STORE 1 +FLAGS (\\Answered)").ok());
   env.close_imap();
-  r = env.oimap({"-o"});
-  INFO(r.out << r.err);
+  r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.err.substr(0, 4000));
   REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("VANISHED") != std::string::npos);
+  CHECK(full_listings(r.err) == 0);
   require_same(env, "INBOX");
   CHECK(maildir_messages(env.local_folder("INBOX")).size() == 6);
 }
