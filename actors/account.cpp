@@ -74,8 +74,8 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
     session_lease lease;
     std::string err;
     self->request(proto.pool, caf::infinite, checkout_atom::value)
-      .receive([&](session_lease l) { lease = std::move(l); },
-               [&](caf::error& e) { err = sys.render(e); });
+        .receive([&](session_lease l) { lease = std::move(l); },
+                 [&](caf::error& e) { err = sys.render(e); });
     if (!err.empty())
       throw std::runtime_error("no connection: " + err);
     try {
@@ -131,14 +131,13 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
         });
         // A few new messages per folder are over before a second login
         // would be: then the setup's own connection does all the work.
-        out->light = out->pairs.size() <= 3
-                  && std::all_of(out->pairs.begin(), out->pairs.end(),
-                                 [&](const sync::folder_pair& p) {
-                                   auto meta = out->status->get_meta(p.status_name);
-                                   return meta && p.remote_status
-                                       && p.remote_status->uidnext >= meta->uidnext
-                                       && p.remote_status->uidnext - meta->uidnext < 256;
-                                 });
+        out->light =
+            out->pairs.size() <= 3
+            && std::all_of(out->pairs.begin(), out->pairs.end(), [&](const sync::folder_pair& p) {
+                 auto meta = out->status->get_meta(p.status_name);
+                 return meta && p.remote_status && p.remote_status->uidnext >= meta->uidnext
+                        && p.remote_status->uidnext - meta->uidnext < 256;
+               });
       }
     } catch (...) {
       self->send(proto.pool, checkin_atom::value, session_lease{});
@@ -213,16 +212,15 @@ void finish(account_pointer self, std::string error = {}) {
   if (!error.empty())
     self->send(st.ui, event(ui::ui_event::kind::error, st.name, error));
   const double secs =
-    std::chrono::duration<double>(std::chrono::steady_clock::now() - st.started).count();
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - st.started).count();
   char timing[32];
   std::snprintf(timing, sizeof timing, "%.2f s", secs);
-  std::string summary = std::to_string(st.synced) + " folders, "
-                      + std::to_string(st.total.downloaded) + " messages copied here, "
-                      + std::to_string(st.total.uploaded) + " to the server, "
-                      + std::to_string(st.total.deleted_local + st.total.deleted_remote)
-                      + " deleted, "
-                      + std::to_string(st.total.flags_local + st.total.flags_remote)
-                      + " flag changes, " + ui::human_bytes(st.total.bytes) + " in " + timing;
+  std::string summary =
+      std::to_string(st.synced) + " folders, " + std::to_string(st.total.downloaded)
+      + " messages copied here, " + std::to_string(st.total.uploaded) + " to the server, "
+      + std::to_string(st.total.deleted_local + st.total.deleted_remote) + " deleted, "
+      + std::to_string(st.total.flags_local + st.total.flags_remote) + " flag changes, "
+      + ui::human_bytes(st.total.bytes) + " in " + timing;
   if (st.failed)
     summary += "; " + std::to_string(st.failed) + " folders failed";
   if (st.uidvalidity)
@@ -235,14 +233,14 @@ void finish(account_pointer self, std::string error = {}) {
   // pool and the status writer (closing the database once the last user is gone).
   auto& sys = self->system();
   self->request(st.pool, caf::infinite, drain_atom::value)
-    .then([&sys](std::vector<session_lease>& idle) {
-      if (idle.empty())
-        return;
-      sys.spawn<caf::detached>([idle = std::move(idle)]() mutable {
-        for (auto& l : idle)
-          l.session->close();
+      .then([&sys](std::vector<session_lease>& idle) {
+        if (idle.empty())
+          return;
+        sys.spawn<caf::detached>([idle = std::move(idle)]() mutable {
+          for (auto& l : idle)
+            l.session->close();
+        });
       });
-    });
   st.setup.reset();
   if (!st.writer) {
     st.rp.deliver(account_report{st.name, code});
@@ -250,19 +248,19 @@ void finish(account_pointer self, std::string error = {}) {
   }
   // Every syncer is done: the database closes before the account reports.
   self->request(st.writer, caf::infinite, drain_atom::value)
-    .then(
-      [self, code](bool) {
-        auto& st = self->state;
-        self->send_exit(st.writer, caf::exit_reason::user_shutdown);
-        st.rp.deliver(account_report{st.name, code});
-      },
-      [self, code](caf::error& e) {
-        auto& st = self->state;
-        self->send(st.ui, event(ui::ui_event::kind::error, st.name,
-                                "closing the status database: " + self->system().render(e)));
-        self->send_exit(st.writer, caf::exit_reason::user_shutdown);
-        st.rp.deliver(account_report{st.name, code == 2 ? 2 : 1});
-      });
+      .then(
+          [self, code](bool) {
+            auto& st = self->state;
+            self->send_exit(st.writer, caf::exit_reason::user_shutdown);
+            st.rp.deliver(account_report{st.name, code});
+          },
+          [self, code](caf::error& e) {
+            auto& st = self->state;
+            self->send(st.ui, event(ui::ui_event::kind::error, st.name,
+                                    "closing the status database: " + self->system().render(e)));
+            self->send_exit(st.writer, caf::exit_reason::user_shutdown);
+            st.rp.deliver(account_report{st.name, code == 2 ? 2 : 1});
+          });
 }
 
 void launch_more(account_pointer self) {
@@ -281,36 +279,42 @@ void launch_more(account_pointer self) {
     st.queue.pop_front();
     auto syncer = spawn_folder_syncer(self->system(), job_for(self, std::move(pair)));
     ++st.running;
-    self->request(syncer, caf::infinite, run_atom::value)
-      .then([self](folder_report& r) {
-        auto& st = self->state;
-        --st.running;
-        const auto& res = r.result;
-        for (const auto& w : res.warnings)
-          self->send(st.ui, event(ui::ui_event::kind::warning, st.name, w));
-        ui::ui_event e;
-        e.type = ui::ui_event::kind::folder_done;
-        e.account = st.name;
-        e.folder = r.folder;
-        e.counts = res.counts;
-        e.outcome = static_cast<int>(res.outcome);
-        e.text = res.message;
-        self->send(st.ui, std::move(e));
-        switch (res.outcome) {
-        case sync::folder_outcome::ok: ++st.synced; break;
-        case sync::folder_outcome::failed: ++st.failed; break;
-        case sync::folder_outcome::skipped_uidvalidity: ++st.uidvalidity; break;
-        case sync::folder_outcome::canceled: break;
-        }
-        st.total.downloaded += res.counts.downloaded;
-        st.total.uploaded += res.counts.uploaded;
-        st.total.deleted_local += res.counts.deleted_local;
-        st.total.deleted_remote += res.counts.deleted_remote;
-        st.total.flags_local += res.counts.flags_local;
-        st.total.flags_remote += res.counts.flags_remote;
-        st.total.bytes += res.counts.bytes;
-        launch_more(self);
-      });
+    self->request(syncer, caf::infinite, run_atom::value).then([self](folder_report& r) {
+      auto& st = self->state;
+      --st.running;
+      const auto& res = r.result;
+      for (const auto& w : res.warnings)
+        self->send(st.ui, event(ui::ui_event::kind::warning, st.name, w));
+      ui::ui_event e;
+      e.type = ui::ui_event::kind::folder_done;
+      e.account = st.name;
+      e.folder = r.folder;
+      e.counts = res.counts;
+      e.outcome = static_cast<int>(res.outcome);
+      e.text = res.message;
+      self->send(st.ui, std::move(e));
+      switch (res.outcome) {
+      case sync::folder_outcome::ok:
+        ++st.synced;
+        break;
+      case sync::folder_outcome::failed:
+        ++st.failed;
+        break;
+      case sync::folder_outcome::skipped_uidvalidity:
+        ++st.uidvalidity;
+        break;
+      case sync::folder_outcome::canceled:
+        break;
+      }
+      st.total.downloaded += res.counts.downloaded;
+      st.total.uploaded += res.counts.uploaded;
+      st.total.deleted_local += res.counts.deleted_local;
+      st.total.deleted_remote += res.counts.deleted_remote;
+      st.total.flags_local += res.counts.flags_local;
+      st.total.flags_remote += res.counts.flags_remote;
+      st.total.bytes += res.counts.bytes;
+      launch_more(self);
+    });
   }
   if (st.running == 0 && (st.queue.empty() || st.ctx->stop->load()))
     finish(self);
@@ -322,47 +326,47 @@ account_actor::behavior_type account_behavior(account_pointer self, run_context_
   self->state.name = std::move(name);
   self->state.ui = std::move(ui);
   return {
-    [self](run_atom) -> caf::result<account_report> {
-      auto& st = self->state;
-      st.rp = self->make_response_promise<account_report>();
-      st.started = std::chrono::steady_clock::now();
-      self->send(st.ui, event(ui::ui_event::kind::account_start, st.name));
-      const auto& account = account_of(*st.ctx, st.name);
-      const auto* imap = st.ctx->settings->remote(account).imap();
-      st.pool = spawn_connection_pool(self->system(), imap ? imap->maxconnections : 1);
-      self->link_to(st.pool);
-      folder_job proto = job_for(self, {});
-      auto setup = self->system().spawn<caf::detached>(
-        [proto](account_setup_actor::pointer me) -> account_setup_actor::behavior_type {
-          return {
-            [me, proto](run_atom) {
-              auto r = prepare(me->system(), proto);
-              me->quit();
-              return r;
-            },
-          };
-        });
-      self->request(setup, caf::infinite, run_atom::value)
-        .then(
-          [self](account_setup_ptr& s) {
-            auto& st = self->state;
-            if (!s->error.empty()) {
-              finish(self, s->error);
-              return;
-            }
-            st.setup = s;
-            for (const auto& n : s->notes)
-              self->send(st.ui, event(ui::ui_event::kind::info, st.name, n));
-            st.synced += s->unchanged;
-            if (s->light)
-              self->send(st.pool, limit_atom::value, 1);
-            st.writer = spawn_status_writer(self->system(), s->status);
-            st.queue.assign(s->pairs.begin(), s->pairs.end());
-            launch_more(self);
-          },
-          [self](caf::error& e) { finish(self, self->system().render(e)); });
-      return st.rp;
-    },
+      [self](run_atom) -> caf::result<account_report> {
+        auto& st = self->state;
+        st.rp = self->make_response_promise<account_report>();
+        st.started = std::chrono::steady_clock::now();
+        self->send(st.ui, event(ui::ui_event::kind::account_start, st.name));
+        const auto& account = account_of(*st.ctx, st.name);
+        const auto* imap = st.ctx->settings->remote(account).imap();
+        st.pool = spawn_connection_pool(self->system(), imap ? imap->maxconnections : 1);
+        self->link_to(st.pool);
+        folder_job proto = job_for(self, {});
+        auto setup = self->system().spawn<caf::detached>(
+            [proto](account_setup_actor::pointer me) -> account_setup_actor::behavior_type {
+              return {
+                  [me, proto](run_atom) {
+                    auto r = prepare(me->system(), proto);
+                    me->quit();
+                    return r;
+                  },
+              };
+            });
+        self->request(setup, caf::infinite, run_atom::value)
+            .then(
+                [self](account_setup_ptr& s) {
+                  auto& st = self->state;
+                  if (!s->error.empty()) {
+                    finish(self, s->error);
+                    return;
+                  }
+                  st.setup = s;
+                  for (const auto& n : s->notes)
+                    self->send(st.ui, event(ui::ui_event::kind::info, st.name, n));
+                  st.synced += s->unchanged;
+                  if (s->light)
+                    self->send(st.pool, limit_atom::value, 1);
+                  st.writer = spawn_status_writer(self->system(), s->status);
+                  st.queue.assign(s->pairs.begin(), s->pairs.end());
+                  launch_more(self);
+                },
+                [self](caf::error& e) { finish(self, self->system().render(e)); });
+        return st.rp;
+      },
   };
 }
 

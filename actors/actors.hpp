@@ -54,6 +54,9 @@ struct run_context {
 };
 using run_context_ptr = std::shared_ptr<const run_context>;
 
+// The interfaces are laid out as tables: one handler a line, its comment beside it.
+// clang-format off
+
 // ui: renders typed events (detached: terminal writes may block).
 using ui_actor = caf::typed_actor<
   caf::reacts_to<ui::ui_event>,                                   // show one event
@@ -103,6 +106,8 @@ using account_setup_actor = caf::typed_actor<
 // supervisor: runs accounts, at most maxsyncaccounts at once.
 using supervisor_actor = caf::typed_actor<
   caf::replies_to<run_atom>::with<int>>;                          // run all; the exit code
+
+// clang-format on
 
 } // namespace oimap::actors
 

@@ -23,46 +23,46 @@ using pool_pointer = connection_pool_actor::stateful_pointer<pool_state>;
 connection_pool_actor::behavior_type pool_behavior(pool_pointer self, int cap) {
   self->state.cap = cap < 1 ? 1 : cap;
   return {
-    [self](checkout_atom) -> caf::result<session_lease> {
-      auto& st = self->state;
-      if (!st.idle.empty()) {
-        auto lease = std::move(st.idle.back());
-        st.idle.pop_back();
-        return lease;
-      }
-      if (st.out < st.cap) {
-        ++st.out;
-        return session_lease{};
-      }
-      auto rp = self->make_response_promise<session_lease>();
-      st.waiting.push_back(rp);
-      return rp;
-    },
-    [self](checkin_atom, session_lease lease) {
-      auto& st = self->state;
-      if (!st.waiting.empty()) {
-        // Hand the session (or, when it was lost, a permit) to the next in line.
-        auto rp = std::move(st.waiting.front());
-        st.waiting.pop_front();
-        rp.deliver(std::move(lease));
-        return;
-      }
-      if (lease.session)
-        st.idle.push_back(std::move(lease));
-      else
-        --st.out;
-    },
-    [self](limit_atom, int cap) {
-      // Only new permits are affected; sessions already out stay out.
-      self->state.cap = cap < 1 ? 1 : cap;
-    },
-    [self](drain_atom) {
-      auto& st = self->state;
-      auto idle = std::move(st.idle);
-      st.idle.clear();
-      st.out -= static_cast<int>(idle.size());
-      return idle;
-    },
+      [self](checkout_atom) -> caf::result<session_lease> {
+        auto& st = self->state;
+        if (!st.idle.empty()) {
+          auto lease = std::move(st.idle.back());
+          st.idle.pop_back();
+          return lease;
+        }
+        if (st.out < st.cap) {
+          ++st.out;
+          return session_lease{};
+        }
+        auto rp = self->make_response_promise<session_lease>();
+        st.waiting.push_back(rp);
+        return rp;
+      },
+      [self](checkin_atom, session_lease lease) {
+        auto& st = self->state;
+        if (!st.waiting.empty()) {
+          // Hand the session (or, when it was lost, a permit) to the next in line.
+          auto rp = std::move(st.waiting.front());
+          st.waiting.pop_front();
+          rp.deliver(std::move(lease));
+          return;
+        }
+        if (lease.session)
+          st.idle.push_back(std::move(lease));
+        else
+          --st.out;
+      },
+      [self](limit_atom, int cap) {
+        // Only new permits are affected; sessions already out stay out.
+        self->state.cap = cap < 1 ? 1 : cap;
+      },
+      [self](drain_atom) {
+        auto& st = self->state;
+        auto idle = std::move(st.idle);
+        st.idle.clear();
+        st.out -= static_cast<int>(idle.size());
+        return idle;
+      },
   };
 }
 

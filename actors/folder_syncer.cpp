@@ -60,13 +60,12 @@ folder_report run_job(caf::actor_system& sys, const folder_job& job, session_lea
     caf::anon_send(job.ui, std::move(e));
   };
   const sync::committer_factory copiers = [&](storage::maildir_folder& folder,
-                                               const std::string& status_name) {
+                                              const std::string& status_name) {
     return make_copier_committer(sys, folder, status_name, job.writer);
   };
   try {
     report.result = sync::sync_folder(*lease.session, *job.local, *job.status, job.pair,
-                                      write_status, job.options, *job.ctx->stop, progress,
-                                      copiers);
+                                      write_status, job.options, *job.ctx->stop, progress, copiers);
   } catch (const protocol::imap_error& e) {
     lease.session.reset(); // unusable after a lost connection or protocol error
     fail(e.what());
@@ -81,37 +80,36 @@ folder_report run_job(caf::actor_system& sys, const folder_job& job, session_lea
 } // namespace
 
 folder_syncer_actor spawn_folder_syncer(caf::actor_system& sys, folder_job job) {
-  return sys.spawn<caf::detached>(
-    [job = std::move(job)](folder_syncer_actor::pointer self)
-      -> folder_syncer_actor::behavior_type {
-      return {
+  return sys.spawn<caf::detached>([job = std::move(job)](folder_syncer_actor::pointer self)
+                                      -> folder_syncer_actor::behavior_type {
+    return {
         [self, job](run_atom) -> caf::result<folder_report> {
           auto rp = self->make_response_promise<folder_report>();
           self->request(job.pool, caf::infinite, checkout_atom::value)
-            .then(
-              [self, job, rp](session_lease lease) mutable {
-                // Started ahead, a syncer may wait at the pool: the folder
-                // starts when a connection is its.
-                ui::ui_event e;
-                e.type = ui::ui_event::kind::folder_start;
-                e.account = job.account;
-                e.folder = job.pair.local_name;
-                caf::anon_send(job.ui, std::move(e));
-                rp.deliver(run_job(self->system(), job, std::move(lease)));
-                self->quit();
-              },
-              [self, job, rp](caf::error& err) mutable {
-                folder_report r;
-                r.folder = job.pair.local_name;
-                r.result.outcome = sync::folder_outcome::failed;
-                r.result.message = "no connection: " + self->system().render(err);
-                rp.deliver(std::move(r));
-                self->quit();
-              });
+              .then(
+                  [self, job, rp](session_lease lease) mutable {
+                    // Started ahead, a syncer may wait at the pool: the folder
+                    // starts when a connection is its.
+                    ui::ui_event e;
+                    e.type = ui::ui_event::kind::folder_start;
+                    e.account = job.account;
+                    e.folder = job.pair.local_name;
+                    caf::anon_send(job.ui, std::move(e));
+                    rp.deliver(run_job(self->system(), job, std::move(lease)));
+                    self->quit();
+                  },
+                  [self, job, rp](caf::error& err) mutable {
+                    folder_report r;
+                    r.folder = job.pair.local_name;
+                    r.result.outcome = sync::folder_outcome::failed;
+                    r.result.message = "no connection: " + self->system().render(err);
+                    rp.deliver(std::move(r));
+                    self->quit();
+                  });
           return rp;
         },
-      };
-    });
+    };
+  });
 }
 
 } // namespace oimap::actors

@@ -29,41 +29,41 @@ message_copier_actor spawn_message_copier(caf::actor_system& sys, storage::maild
                                           std::string status_name, status_writer_actor writer) {
   auto result = std::make_shared<copier_result>();
   auto* f = &folder;
-  return sys.spawn<caf::detached>([=](message_copier_actor::pointer self)
-                                    -> message_copier_actor::behavior_type {
-    // Status writes go through the status writer and are waited for: a batch
-    // counts as done once its records are durable.
-    auto write_status = [self, writer, status_name](storage::status_db::batch& b) {
-      write_through(self->system(), writer, b, "folder '" + status_name + "'");
-    };
-    return {
-      [=](write_atom, const staged_batch_ptr& batch) {
-        if (!result->error.empty()) {
-          discard(batch->messages); // after a failure nothing more goes in place
-          return;
-        }
-        try {
-          auto stored = sync::commit_batch(*f, batch->messages, status_name, write_status);
-          std::move(stored.begin(), stored.end(), std::back_inserter(result->stored));
-        } catch (const std::exception& e) {
-          result->error = e.what();
-          discard(batch->messages);
-        }
-      },
-      [=](drain_atom) {
-        auto out = std::make_shared<copier_result>(std::move(*result));
-        *result = copier_result{};
-        return out;
-      },
-    };
-  });
+  return sys.spawn<caf::detached>(
+      [=](message_copier_actor::pointer self) -> message_copier_actor::behavior_type {
+        // Status writes go through the status writer and are waited for: a batch
+        // counts as done once its records are durable.
+        auto write_status = [self, writer, status_name](storage::status_db::batch& b) {
+          write_through(self->system(), writer, b, "folder '" + status_name + "'");
+        };
+        return {
+            [=](write_atom, const staged_batch_ptr& batch) {
+              if (!result->error.empty()) {
+                discard(batch->messages); // after a failure nothing more goes in place
+                return;
+              }
+              try {
+                auto stored = sync::commit_batch(*f, batch->messages, status_name, write_status);
+                std::move(stored.begin(), stored.end(), std::back_inserter(result->stored));
+              } catch (const std::exception& e) {
+                result->error = e.what();
+                discard(batch->messages);
+              }
+            },
+            [=](drain_atom) {
+              auto out = std::make_shared<copier_result>(std::move(*result));
+              *result = copier_result{};
+              return out;
+            },
+        };
+      });
 }
 
 class copier_committer final : public sync::stage_committer {
 public:
   copier_committer(caf::actor_system& sys, storage::maildir_folder& folder,
                    const std::string& status_name, status_writer_actor writer)
-    : sys_(sys), copier_(spawn_message_copier(sys, folder, status_name, std::move(writer))) {}
+      : sys_(sys), copier_(spawn_message_copier(sys, folder, status_name, std::move(writer))) {}
 
   ~copier_committer() override {
     // The copier works on the syncer's folder: it must be idle before the
@@ -88,8 +88,8 @@ public:
     copier_result_ptr got;
     std::string err;
     self->request(copier_, caf::infinite, drain_atom::value)
-      .receive([&](copier_result_ptr& r) { got = std::move(r); },
-               [&](caf::error& e) { err = sys_.render(e); });
+        .receive([&](copier_result_ptr& r) { got = std::move(r); },
+                 [&](caf::error& e) { err = sys_.render(e); });
     drained_ = true;
     if (!err.empty())
       throw storage::storage_error("message copier failed: " + err);

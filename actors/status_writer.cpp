@@ -12,21 +12,21 @@ namespace oimap::actors {
 status_writer_actor spawn_status_writer(caf::actor_system& sys,
                                         std::shared_ptr<storage::status_db> db) {
   return sys.spawn<caf::detached>(
-    [db](status_writer_actor::pointer) -> status_writer_actor::behavior_type {
-      return {
-        [db](write_atom, const status_batch_ptr& box) {
-          db->write(box->batch);
-          return true;
-        },
-        [db](drain_atom) {
-          // The account is done with it: close now, on purpose, rather than
-          // whenever the last reference happens to go (the process may end
-          // before that, and RocksDB would leave its log files behind).
-          db->close();
-          return true;
-        },
-      };
-    });
+      [db](status_writer_actor::pointer) -> status_writer_actor::behavior_type {
+        return {
+            [db](write_atom, const status_batch_ptr& box) {
+              db->write(box->batch);
+              return true;
+            },
+            [db](drain_atom) {
+              // The account is done with it: close now, on purpose, rather than
+              // whenever the last reference happens to go (the process may end
+              // before that, and RocksDB would leave its log files behind).
+              db->close();
+              return true;
+            },
+        };
+      });
 }
 
 void write_through(caf::actor_system& sys, const status_writer_actor& writer,
@@ -37,7 +37,7 @@ void write_through(caf::actor_system& sys, const status_writer_actor& writer,
   caf::scoped_actor self{sys, true};
   std::string err;
   self->request(writer, caf::infinite, write_atom::value, box)
-    .receive([](bool) {}, [&](caf::error& e) { err = sys.render(e); });
+      .receive([](bool) {}, [&](caf::error& e) { err = sys.render(e); });
   if (!err.empty())
     throw storage::storage_error("cannot write the status of " + what + ": " + err);
 }

@@ -34,22 +34,22 @@ void launch_more(supervisor_pointer self) {
     auto account = spawn_account(self->system(), st.ctx, name, st.ui);
     ++st.running;
     self->request(account, caf::infinite, run_atom::value)
-      .then(
-        [self](account_report& r) {
-          auto& st = self->state;
-          --st.running;
-          // 2 (UIDVALIDITY) outranks 1 (errors), as in OfflineIMAP.
-          if (r.exit_code == 2 || (r.exit_code == 1 && st.exit_code == 0))
-            st.exit_code = r.exit_code;
-          launch_more(self);
-        },
-        [self](caf::error&) {
-          auto& st = self->state;
-          --st.running;
-          if (st.exit_code == 0)
-            st.exit_code = 1;
-          launch_more(self);
-        });
+        .then(
+            [self](account_report& r) {
+              auto& st = self->state;
+              --st.running;
+              // 2 (UIDVALIDITY) outranks 1 (errors), as in OfflineIMAP.
+              if (r.exit_code == 2 || (r.exit_code == 1 && st.exit_code == 0))
+                st.exit_code = r.exit_code;
+              launch_more(self);
+            },
+            [self](caf::error&) {
+              auto& st = self->state;
+              --st.running;
+              if (st.exit_code == 0)
+                st.exit_code = 1;
+              launch_more(self);
+            });
   }
   if (st.running == 0 && (st.queue.empty() || st.ctx->stop->load()))
     st.rp.deliver(st.exit_code);
@@ -60,14 +60,14 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_pointer self, run
   self->state.ctx = std::move(ctx);
   self->state.ui = std::move(ui);
   return {
-    [self](run_atom) -> caf::result<int> {
-      auto& st = self->state;
-      st.rp = self->make_response_promise<int>();
-      for (const auto& a : st.ctx->settings->accounts)
-        st.queue.push_back(a.name);
-      launch_more(self);
-      return st.rp;
-    },
+      [self](run_atom) -> caf::result<int> {
+        auto& st = self->state;
+        st.rp = self->make_response_promise<int>();
+        for (const auto& a : st.ctx->settings->accounts)
+          st.queue.push_back(a.name);
+        launch_more(self);
+        return st.rp;
+      },
   };
 }
 

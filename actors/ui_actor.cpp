@@ -10,8 +10,8 @@ ui_actor spawn_ui(caf::actor_system& sys, std::unique_ptr<ui::renderer> renderer
   std::shared_ptr<ui::renderer> r(std::move(renderer));
   return sys.spawn<caf::detached>([r](ui_actor::pointer) -> ui_actor::behavior_type {
     return {
-      [r](const ui::ui_event& e) { r->handle(e); },
-      [](drain_atom) { return true; },
+        [r](const ui::ui_event& e) { r->handle(e); },
+        [](drain_atom) { return true; },
     };
   });
 }

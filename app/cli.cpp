@@ -72,21 +72,31 @@ cli_options parse_cli(int argc, char** argv) {
       throw std::invalid_argument("unknown argument '" + std::string(arg) + "'");
     const std::string opt(arg.substr(0, 2));
     switch (arg[1]) {
-    case 'c': o.config_file = value(i, opt, arg); break;
-    case 'a': o.accounts = value(i, opt, arg); break;
+    case 'c':
+      o.config_file = value(i, opt, arg);
+      break;
+    case 'a':
+      o.accounts = value(i, opt, arg);
+      break;
     case 'f': {
       auto f = split_commas(value(i, opt, arg));
       o.folders.insert(o.folders.end(), f.begin(), f.end());
       break;
     }
-    case 'k': o.overrides.push_back(value(i, opt, arg)); break;
-    case 'l': o.logfile = value(i, opt, arg); break;
+    case 'k':
+      o.overrides.push_back(value(i, opt, arg));
+      break;
+    case 'l':
+      o.logfile = value(i, opt, arg);
+      break;
     case 'd': {
       auto d = split_commas(value(i, opt, arg));
       o.debug.insert(o.debug.end(), d.begin(), d.end());
       break;
     }
-    case 'u': o.ui = value(i, opt, arg); break;
+    case 'u':
+      o.ui = value(i, opt, arg);
+      break;
     case 'o':
     case '1':
     case 'q':
@@ -95,11 +105,21 @@ cli_options parse_cli(int argc, char** argv) {
       // Flags may be bundled: -o1
       for (char c : arg.substr(1)) {
         switch (c) {
-        case 'o': o.once = true; break;
-        case '1': o.single = true; break;
-        case 'q': o.quick = true; break;
-        case 'h': o.help = true; break;
-        case 'V': o.version = true; break;
+        case 'o':
+          o.once = true;
+          break;
+        case '1':
+          o.single = true;
+          break;
+        case 'q':
+          o.quick = true;
+          break;
+        case 'h':
+          o.help = true;
+          break;
+        case 'V':
+          o.version = true;
+          break;
         default:
           throw std::invalid_argument("unknown option '-" + std::string(1, c) + "'");
         }

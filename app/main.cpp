@@ -74,8 +74,8 @@ int run(const oimap::app::cli_options& cli) {
       if (repo->nametrans || repo->folderfilter)
         // Ignoring them would sync other folders, or under other names, than
         // the user asked for: refuse until the Python evaluator exists.
-        throw config::config_error(repo->where + ": repository '" + repo->name + "': "
-                                   + (repo->nametrans ? "nametrans" : "folderfilter")
+        throw config::config_error(repo->where + ": repository '" + repo->name
+                                   + "': " + (repo->nametrans ? "nametrans" : "folderfilter")
                                    + " is a Python expression, which oimap cannot evaluate "
                                      "yet; remove it (or use -f to pick folders)");
   for (const auto& account : settings->accounts)
@@ -118,17 +118,17 @@ int run(const oimap::app::cli_options& cli) {
       {
         caf::scoped_actor self{sys, true};
         self->request(supervisor, caf::infinite, actors::run_atom::value)
-          .receive([&](int c) { code = c; },
-                   [&](caf::error& e) {
-                     std::cerr << "oimap: " << sys.render(e) << "\n";
-                     code = 1;
-                   });
+            .receive([&](int c) { code = c; },
+                     [&](caf::error& e) {
+                       std::cerr << "oimap: " << sys.render(e) << "\n";
+                       code = 1;
+                     });
       }
       if (cli.once || refresh_minutes <= 0 || stop_requested.load())
         break;
       // autorefresh: sleep until the next round or a stop signal.
       const auto until = std::chrono::steady_clock::now()
-                       + std::chrono::duration<double, std::ratio<60>>(refresh_minutes);
+                         + std::chrono::duration<double, std::ratio<60>>(refresh_minutes);
       while (!stop_requested.load() && std::chrono::steady_clock::now() < until)
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
       if (stop_requested.load())
@@ -138,7 +138,7 @@ int run(const oimap::app::cli_options& cli) {
       // Every event sent so far is rendered before the ui goes away.
       caf::scoped_actor self{sys, true};
       self->request(ui, caf::infinite, actors::drain_atom::value)
-        .receive([](bool) {}, [](caf::error&) {});
+          .receive([](bool) {}, [](caf::error&) {});
     }
     if (stop_requested.load()) {
       std::cerr << "oimap: interrupted; what was copied is recorded, the next run goes on from "

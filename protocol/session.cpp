@@ -335,8 +335,7 @@ mailbox_info session::select(std::string_view mailbox, bool readonly) {
 }
 
 mailbox_info session::select_qresync(std::string_view mailbox, bool readonly,
-                                     std::uint32_t uidvalidity, std::uint64_t modseq,
-                                     resync& out) {
+                                     std::uint32_t uidvalidity, std::uint64_t modseq, resync& out) {
   // select-param = "QRESYNC" SP "(" uidvalidity SP mod-sequence-value ")"
   const char* verb = readonly ? "EXAMINE" : "SELECT";
   command c(verb);
@@ -470,8 +469,7 @@ std::vector<message_flags> session::fetch_flags(std::string_view uid_set,
 }
 
 std::vector<std::uint32_t> session::fetch_bodies(const std::vector<std::uint32_t>& uids,
-                                                 body_consumer& consumer,
-                                                 bool with_internaldate) {
+                                                 body_consumer& consumer, bool with_internaldate) {
   std::vector<std::uint32_t> wanted(uids);
   std::sort(wanted.begin(), wanted.end());
   wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
@@ -480,13 +478,16 @@ std::vector<std::uint32_t> session::fetch_bodies(const std::vector<std::uint32_t
     return {};
   auto sets = split_uids(wanted, max_set_bytes);
   std::vector<bool> delivered(wanted.size());
-  fetch_bodies_of(sets, consumer, [&](std::uint32_t uid) {
-    auto it = std::lower_bound(wanted.begin(), wanted.end(), uid);
-    if (it == wanted.end() || *it != uid || delivered[it - wanted.begin()])
-      return false;
-    delivered[it - wanted.begin()] = true;
-    return true;
-  }, with_internaldate);
+  fetch_bodies_of(
+      sets, consumer,
+      [&](std::uint32_t uid) {
+        auto it = std::lower_bound(wanted.begin(), wanted.end(), uid);
+        if (it == wanted.end() || *it != uid || delivered[it - wanted.begin()])
+          return false;
+        delivered[it - wanted.begin()] = true;
+        return true;
+      },
+      with_internaldate);
   std::vector<std::uint32_t> missing;
   for (std::size_t i = 0; i < wanted.size(); ++i)
     if (!delivered[i])
@@ -496,8 +497,9 @@ std::vector<std::uint32_t> session::fetch_bodies(const std::vector<std::uint32_t
 
 std::size_t session::fetch_bodies(std::string_view uid_set, body_consumer& consumer) {
   std::set<std::uint32_t> delivered;
-  fetch_bodies_of({std::string(uid_set)}, consumer,
-                  [&](std::uint32_t uid) { return delivered.insert(uid).second; }, false);
+  fetch_bodies_of(
+      {std::string(uid_set)}, consumer,
+      [&](std::uint32_t uid) { return delivered.insert(uid).second; }, false);
   return delivered.size();
 }
 

@@ -126,7 +126,7 @@ public:
   mailbox_info select(std::string_view mailbox, bool readonly);
   // What changed in a mailbox since a known state, from one QRESYNC SELECT.
   struct resync {
-    std::vector<message_flags> changed; // new or re-flagged since modseq, sorted by uid
+    std::vector<message_flags> changed;  // new or re-flagged since modseq, sorted by uid
     std::vector<std::uint32_t> vanished; // expunged since modseq (may include older ones)
     bool complete = true; // false: a VANISHED set was too large to list; fetch everything
   };
@@ -153,8 +153,7 @@ public:
   // uids the server did not return (expunged meanwhile), sorted.
   // with_internaldate adds INTERNALDATE (a stat per message for some servers).
   std::vector<std::uint32_t> fetch_bodies(const std::vector<std::uint32_t>& uids,
-                                          body_consumer& consumer,
-                                          bool with_internaldate = false);
+                                          body_consumer& consumer, bool with_internaldate = false);
   // The same for every message of a uid set such as "1:*" (one command):
   // each body the server sends is delivered. Returns how many were.
   std::size_t fetch_bodies(std::string_view uid_set, body_consumer& consumer);
@@ -204,8 +203,7 @@ private:
   std::vector<response> run(std::vector<outgoing>& cmds, const untagged_handler& on_untagged = {});
   response run_one(const command& cmd, std::string what, const untagged_handler& on_untagged = {});
   void fetch_bodies_of(const std::vector<std::string>& sets, body_consumer& consumer,
-                       const std::function<bool(std::uint32_t)>& claim,
-                       bool with_internaldate);
+                       const std::function<bool(std::uint32_t)>& claim, bool with_internaldate);
   bool sendable(const run_state& st) const;
   void send_ready(run_state& st);
   void send_body(const outgoing& cmd);

@@ -14,11 +14,11 @@ struct flag_spelling {
 };
 
 constexpr std::array<flag_spelling, 5> spellings{{
-  {flag::draft, 'D', "\\Draft"},
-  {flag::flagged, 'F', "\\Flagged"},
-  {flag::replied, 'R', "\\Answered"},
-  {flag::seen, 'S', "\\Seen"},
-  {flag::trashed, 'T', "\\Deleted"},
+    {flag::draft, 'D', "\\Draft"},
+    {flag::flagged, 'F', "\\Flagged"},
+    {flag::replied, 'R', "\\Answered"},
+    {flag::seen, 'S', "\\Seen"},
+    {flag::trashed, 'T', "\\Deleted"},
 }};
 
 bool iequals(std::string_view a, std::string_view b) {

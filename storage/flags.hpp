@@ -11,11 +11,11 @@ namespace oimap::storage {
 // Bit order follows the Maildir letter order (D F R S T), so iterating bits
 // from low to high yields the sorted info suffix OfflineIMAP writes.
 enum class flag : std::uint8_t {
-  draft = 1 << 0,    // D  \Draft
-  flagged = 1 << 1,  // F  \Flagged
-  replied = 1 << 2,  // R  \Answered
-  seen = 1 << 3,     // S  \Seen
-  trashed = 1 << 4,  // T  \Deleted
+  draft = 1 << 0,   // D  \Draft
+  flagged = 1 << 1, // F  \Flagged
+  replied = 1 << 2, // R  \Answered
+  seen = 1 << 3,    // S  \Seen
+  trashed = 1 << 4, // T  \Deleted
 };
 
 class flag_set {

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <array>
-#include <unordered_set>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -16,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include <unordered_set>
 
 namespace oimap::storage {
 namespace {
@@ -263,7 +263,7 @@ std::uint64_t mtime_ns(const std::filesystem::path& dir) {
   if (::stat(dir.c_str(), &st) != 0)
     throw_errno("stat", dir, errno);
   return static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000u
-       + static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
+         + static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
 }
 
 } // namespace

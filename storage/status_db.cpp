@@ -5,8 +5,8 @@
 #include "storage/storage_error.hpp"
 
 #include <cerrno>
-#include <dirent.h>
 #include <ctime>
+#include <dirent.h>
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>

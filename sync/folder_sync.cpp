@@ -17,8 +17,8 @@
 #include <optional>
 #include <set>
 #include <sys/stat.h>
-#include <unordered_map>
 #include <unistd.h>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace oimap::sync {
@@ -69,8 +69,8 @@ class download_copier final : public protocol::body_consumer {
 public:
   download_copier(storage::maildir_folder& folder, folder_counts& counts, std::size_t batch,
                   stage_committer& committer, std::function<void()> on_batch)
-    : folder_(folder), counts_(counts), batch_(batch), committer_(committer),
-      on_batch_(std::move(on_batch)) {}
+      : folder_(folder), counts_(counts), batch_(batch), committer_(committer),
+        on_batch_(std::move(on_batch)) {}
 
   void begin(std::uint64_t size) override {
     writer_.emplace(folder_.begin_message());
@@ -117,8 +117,8 @@ class inline_committer final : public stage_committer {
 public:
   inline_committer(storage::maildir_folder& folder, std::string status_name,
                    status_write_fn write_status)
-    : folder_(folder), status_name_(std::move(status_name)),
-      write_status_(std::move(write_status)) {}
+      : folder_(folder), status_name_(std::move(status_name)),
+        write_status_(std::move(write_status)) {}
   void submit(std::vector<storage::staged_message> batch) override {
     auto stored = commit_batch(folder_, batch, status_name_, write_status_);
     std::move(stored.begin(), stored.end(), std::back_inserter(stored_));
@@ -165,8 +165,8 @@ bool local_stamp_matches(const storage::maildir_folder& folder,
 bool remote_matches(const std::optional<storage::folder_meta>& meta, const remote_snapshot& r,
                     bool readonly) {
   return !readonly && meta && r.highestmodseq != 0 && meta->uidvalidity == r.uidvalidity
-      && meta->highestmodseq == r.highestmodseq && meta->uidnext == r.uidnext
-      && meta->exists == r.exists;
+         && meta->highestmodseq == r.highestmodseq && meta->uidnext == r.uidnext
+         && meta->exists == r.exists;
 }
 
 class folder_run {
@@ -175,8 +175,8 @@ public:
              const status_write_fn& write_status, const folder_pair& pair,
              const folder_sync_options& opt, const std::atomic<bool>& stop,
              const progress_fn& progress, const committer_factory& make_committer)
-    : remote_(remote), local_(local), status_(status), write_status_(write_status), pair_(pair),
-      opt_(opt), stop_(stop), progress_(progress), make_committer_(make_committer) {}
+      : remote_(remote), local_(local), status_(status), write_status_(write_status), pair_(pair),
+        opt_(opt), stop_(stop), progress_(progress), make_committer_(make_committer) {}
 
   folder_result run();
 
@@ -243,7 +243,7 @@ folder_result folder_run::run() {
     info_ = remote_.select(pair_.remote_name, readonly);
   }
   const bool remote_unchanged = remote_matches(
-    meta, {info_.uidvalidity, info_.uidnext, info_.exists, info_.highestmodseq}, readonly);
+      meta, {info_.uidvalidity, info_.uidnext, info_.exists, info_.highestmodseq}, readonly);
   if (local_unchanged && remote_unchanged)
     return result_;
 
@@ -278,8 +278,8 @@ folder_result folder_run::run() {
   // still holds exactly what the status recorded: skip fetching its flags.
   std::vector<remote_message> R;
   const bool first_sync = S.empty() && !local_has_uids && !in.stored_uidvalidity
-                       && !opt_.plan.local_readonly
-                       && status_.pending(pair_.status_name).empty();
+                          && !opt_.plan.local_readonly
+                          && status_.pending(pair_.status_name).empty();
   if (first_sync) {
     // Everything on the server is new here: fetch the bodies with their
     // flags in one go instead of listing the flags first.
@@ -316,14 +316,14 @@ folder_result folder_run::run() {
   if (p.uidvalidity_changed) {
     result_.outcome = folder_outcome::skipped_uidvalidity;
     result_.message = "UIDVALIDITY of folder '" + pair_.remote_name + "' changed (stored "
-                    + std::to_string(*in.stored_uidvalidity) + ", server now "
-                    + std::to_string(info_.uidvalidity)
-                    + "): folder skipped, nothing was deleted. The server renumbered its "
-                      "messages, so local UIDs no longer name them. To download the folder "
-                      "afresh, move the messages of '"
-                    + folder_->path().string()
-                    + "' (cur/ and new/) somewhere safe; the next run then starts this folder "
-                      "anew, and you can put back what is missing.";
+                      + std::to_string(*in.stored_uidvalidity) + ", server now "
+                      + std::to_string(info_.uidvalidity)
+                      + "): folder skipped, nothing was deleted. The server renumbered its "
+                        "messages, so local UIDs no longer name them. To download the folder "
+                        "afresh, move the messages of '"
+                      + folder_->path().string()
+                      + "' (cur/ and new/) somewhere safe; the next run then starts this folder "
+                        "anew, and you can put back what is missing.";
     return result_;
   }
   for (const auto& k : p.duplicate_keys)
@@ -374,9 +374,10 @@ folder_result folder_run::run() {
   return result_;
 }
 
-std::vector<remote_message> folder_run::fetch_remote_flags(
-  const std::optional<storage::folder_meta>& meta,
-  const std::vector<storage::status_record>& S, const protocol::session::resync* resync) {
+std::vector<remote_message>
+folder_run::fetch_remote_flags(const std::optional<storage::folder_meta>& meta,
+                               const std::vector<storage::status_record>& S,
+                               const protocol::session::resync* resync) {
   auto by_uid = [](const remote_message& a, const remote_message& b) { return a.uid < b.uid; };
   std::vector<remote_message> R;
   // With CONDSTORE and a trusted HIGHESTMODSEQ the status is the server as it
@@ -386,7 +387,7 @@ std::vector<remote_message> folder_run::fetch_remote_flags(
   if (meta && meta->highestmodseq != 0 && info_.highestmodseq != 0
       && meta->uidvalidity == info_.uidvalidity && !opt_.plan.remote_readonly) {
     const auto changed =
-      resync ? resync->changed : remote_.fetch_flags("1:*", meta->highestmodseq); // by uid
+        resync ? resync->changed : remote_.fetch_flags("1:*", meta->highestmodseq); // by uid
     const std::vector<std::uint32_t> none;
     const auto& vanished = resync ? resync->vanished : none; // sorted
     // Merge two uid-sorted lists; a changed entry replaces the status one.
@@ -473,15 +474,15 @@ void folder_run::recover_pending_uploads(std::vector<local_message>& L,
 }
 
 std::vector<stored_message> folder_run::download(const std::vector<remote_message>& msgs,
-                                                  std::optional<std::string_view> whole_set) {
+                                                 std::optional<std::string_view> whole_set) {
   // One pipelined fetch for the lot; the message copier makes each batch
   // durable and records it, so an interrupted run keeps what it stored.
   // The copier pays off when batches can overlap; one batch is committed
   // right here, without starting a thread for it.
   const std::size_t expected = whole_set ? info_.exists : msgs.size();
   auto committer = make_committer_ && expected > opt_.batch
-                   ? make_committer_(*folder_, pair_.status_name)
-                   : make_inline_committer(*folder_, pair_.status_name, write_status_);
+                       ? make_committer_(*folder_, pair_.status_name)
+                       : make_inline_committer(*folder_, pair_.status_name, write_status_);
   download_copier copier(*folder_, result_.counts, opt_.batch, *committer, [&] { report(); });
   if (whole_set) {
     remote_.fetch_bodies(*whole_set, copier);

@@ -42,8 +42,8 @@ struct folder_pair {
 
 struct folder_sync_options {
   plan_options plan;
-  bool expunge = true;       // expunge what we flag \Deleted (IMAP repo option)
-  std::size_t batch = 512;   // messages per status write (and per fetch command group)
+  bool expunge = true;     // expunge what we flag \Deleted (IMAP repo option)
+  std::size_t batch = 512; // messages per status write (and per fetch command group)
 };
 
 struct folder_counts {
@@ -53,8 +53,8 @@ struct folder_counts {
   std::uint64_t deleted_remote = 0;
   std::uint64_t flags_local = 0;
   std::uint64_t flags_remote = 0;
-  std::uint64_t bytes = 0;    // message bytes moved either way
-  std::uint64_t to_copy = 0;  // planned downloads + uploads, for progress
+  std::uint64_t bytes = 0;   // message bytes moved either way
+  std::uint64_t to_copy = 0; // planned downloads + uploads, for progress
 };
 
 enum class folder_outcome { ok, skipped_uidvalidity, failed, canceled };
@@ -102,7 +102,7 @@ public:
 
 // Makes a committer for one folder, recording under status_name.
 using committer_factory = std::function<std::unique_ptr<stage_committer>(
-  storage::maildir_folder& folder, const std::string& status_name)>;
+    storage::maildir_folder& folder, const std::string& status_name)>;
 
 // What every committer does with one batch: one durable commit, the renames,
 // then the status (only once the renames are durable too).

@@ -100,8 +100,9 @@ folder_tree pair_folders(const std::vector<remote_folder>& remote,
       add_pair(part);
     }
   }
-  std::sort(out.pairs.begin(), out.pairs.end(),
-            [](const folder_pair& a, const folder_pair& b) { return a.remote_name < b.remote_name; });
+  std::sort(out.pairs.begin(), out.pairs.end(), [](const folder_pair& a, const folder_pair& b) {
+    return a.remote_name < b.remote_name;
+  });
   return out;
 }
 

@@ -9,8 +9,8 @@
 namespace oimap::sync {
 
 struct remote_folder {
-  std::string name;    // as on the wire
-  char delimiter = 0;  // 0 when the server reports NIL
+  std::string name;   // as on the wire
+  char delimiter = 0; // 0 when the server reports NIL
   bool selectable = true;
 };
 
@@ -24,9 +24,9 @@ struct folder_tree_options {
 };
 
 struct folder_tree {
-  std::vector<folder_pair> pairs;           // sorted by remote name
-  std::vector<std::string> create_local;    // local names, parents first
-  std::vector<std::string> create_remote;   // remote names, parents first
+  std::vector<folder_pair> pairs;         // sorted by remote name
+  std::vector<std::string> create_local;  // local names, parents first
+  std::vector<std::string> create_remote; // remote names, parents first
   char remote_delimiter = '.';
 };
 

@@ -12,7 +12,7 @@ namespace oimap::ui {
 struct output {
   std::FILE* out = stdout;
   std::FILE* err = stderr;
-  std::FILE* log = nullptr;       // -l: a copy of everything, debug output only there
+  std::FILE* log = nullptr; // -l: a copy of everything, debug output only there
 };
 
 class renderer {

@@ -13,11 +13,11 @@ struct ui_event {
     account_done,  // account, text = summary line, outcome = exit code of the account
     folder_start,  // account, folder
     folder_progress,
-    folder_done,   // counts, outcome = sync::folder_outcome, text = why (when not ok)
+    folder_done, // counts, outcome = sync::folder_outcome, text = why (when not ok)
     info,
     warning,
     error,
-    debug,         // -d output, e.g. the IMAP trace
+    debug, // -d output, e.g. the IMAP trace
   };
   kind type = kind::info;
   std::string account;

@@ -5,10 +5,10 @@
 
 #include <arpa/inet.h>
 #include <csignal>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -62,7 +62,9 @@ struct child {
   }
 };
 
-std::size_t count_files(const fs::path& folder) { return maildir_files(folder).size(); }
+std::size_t count_files(const fs::path& folder) {
+  return maildir_files(folder).size();
+}
 
 // Waits (with a deadline) until pred holds or the child exits.
 template <class Pred> bool wait_until(child& c, Pred pred, std::chrono::seconds limit = 60s) {
@@ -106,7 +108,8 @@ void seed_nested(sync_env& env) {
   REQUIRE(imap.command("CREATE Work").ok());
   REQUIRE(imap.command("CREATE Work.Projects").ok());
   REQUIRE(imap.append("INBOX", make_message("m1", "seen\r\n"), "\\Seen").ok());
-  REQUIRE(imap.append("INBOX", make_message("m2", "answered flagged\r\n"), "\\Answered \\Flagged").ok());
+  REQUIRE(imap.append("INBOX", make_message("m2", "answered flagged\r\n"), "\\Answered \\Flagged")
+              .ok());
   REQUIRE(imap.append("INBOX", make_message("m3", "draft\r\n"), "\\Draft").ok());
   REQUIRE(imap.append("INBOX", make_message("m4", "deleted\r\n"), "\\Deleted").ok());
   REQUIRE(imap.append("INBOX", make_message("m5", "no flags\r\n")).ok());
@@ -173,7 +176,8 @@ TEST_CASE("changes on each side and on both sides meet", "[integration]") {
 
   // Local: a new message, c3 read (S), c4 replied (R): c4 changed on both sides.
   const auto inbox = env.local_folder("INBOX");
-  write_file(inbox / "new" / "1700000000.local1.host", lf(make_message("local-new", "from local\r\n")));
+  write_file(inbox / "new" / "1700000000.local1.host",
+             lf(make_message("local-new", "from local\r\n")));
   for (auto& [name, path] : maildir_files(inbox)) {
     auto body = read_file(path);
     std::string flags;
@@ -231,12 +235,14 @@ TEST_CASE("bodies are copied byte for byte both ways", "[integration]") {
   while (big.size() < 20 * 1024 * 1024)
     big += "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefg\r\n";
   const std::vector<std::string> bodies = {
-    make_message("utf8", "Grüße aus Köln, 日本語のテキスト, emoji 🎉\r\n"),
-    make_message("bare-lf", "line one\nline two\r\nline three\n"),
-    make_message("no-final-newline", "the end"),
-    "From: a@b\r\nSubject: binary\r\nMIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\n"
-    "Content-Transfer-Encoding: 8bit\r\n\r\n" + binary + "\r\n",
-    big,
+      make_message("utf8", "Grüße aus Köln, 日本語のテキスト, emoji 🎉\r\n"),
+      make_message("bare-lf", "line one\nline two\r\nline three\n"),
+      make_message("no-final-newline", "the end"),
+      "From: a@b\r\nSubject: binary\r\nMIME-Version: 1.0\r\nContent-Type: "
+      "application/octet-stream\r\n"
+      "Content-Transfer-Encoding: 8bit\r\n\r\n"
+          + binary + "\r\n",
+      big,
   };
   auto& imap = env.imap();
   for (const auto& b : bodies)
@@ -311,7 +317,8 @@ TEST_CASE("maxconnections = 3 really uses 3 connections", "[integration]") {
   REQUIRE(r.exit_code == 0);
   // Every session's trace shows its own LOGIN/AUTHENTICATE exchange.
   std::size_t logins = 0;
-  for (std::size_t pos = 0; (pos = r.err.find("AUTHENTICATE PLAIN", pos)) != std::string::npos; ++pos)
+  for (std::size_t pos = 0; (pos = r.err.find("AUTHENTICATE PLAIN", pos)) != std::string::npos;
+       ++pos)
     ++logins;
   for (std::size_t pos = 0; (pos = r.err.find(" LOGIN ", pos)) != std::string::npos; ++pos)
     ++logins;
@@ -325,7 +332,8 @@ TEST_CASE("maxconnections = 3 really uses 3 connections", "[integration]") {
   r = env.oimap({"-o", "-1", "-d", "imap"});
   REQUIRE(r.exit_code == 0);
   logins = 0;
-  for (std::size_t pos = 0; (pos = r.err.find("AUTHENTICATE PLAIN", pos)) != std::string::npos; ++pos)
+  for (std::size_t pos = 0; (pos = r.err.find("AUTHENTICATE PLAIN", pos)) != std::string::npos;
+       ++pos)
     ++logins;
   CHECK(logins == 1);
   for (const char* f : {"A", "B", "C", "D", "E", "F"})
@@ -356,16 +364,22 @@ TEST_CASE("two accounts with maxsyncaccounts = 2", "[integration]") {
   }
   const auto port = std::to_string(env.server().port());
   const auto root = env.dir().string();
-  write_file(env.config(),
-             "[general]\naccounts = A, B\nmaxsyncaccounts = 2\nmetadata = " + root
-               + "/state\nui = basic\n\n[Account A]\nlocalrepository = AL\nremoterepository = AR\n"
-               "\n[Account B]\nlocalrepository = BL\nremoterepository = BR\n\n"
-               "[Repository AL]\ntype = Maildir\nlocalfolders = " + root + "/MailA\n\n"
-               "[Repository BL]\ntype = Maildir\nlocalfolders = " + root + "/MailB\n\n"
-               "[DEFAULT]\nremotehost = 127.0.0.1\nremoteport = " + port
-               + "\nssl = no\nstarttls = no\n\n"
-               "[Repository AR]\ntype = IMAP\nremoteuser = alice\nremotepass = pw\n\n"
-               "[Repository BR]\ntype = IMAP\nremoteuser = bob\nremotepass = pw2\n");
+  write_file(
+      env.config(),
+      "[general]\naccounts = A, B\nmaxsyncaccounts = 2\nmetadata = " + root
+          + "/state\nui = basic\n\n[Account A]\nlocalrepository = AL\nremoterepository = AR\n"
+            "\n[Account B]\nlocalrepository = BL\nremoterepository = BR\n\n"
+            "[Repository AL]\ntype = Maildir\nlocalfolders = "
+          + root
+          + "/MailA\n\n"
+            "[Repository BL]\ntype = Maildir\nlocalfolders = "
+          + root
+          + "/MailB\n\n"
+            "[DEFAULT]\nremotehost = 127.0.0.1\nremoteport = "
+          + port
+          + "\nssl = no\nstarttls = no\n\n"
+            "[Repository AR]\ntype = IMAP\nremoteuser = alice\nremotepass = pw\n\n"
+            "[Repository BR]\ntype = IMAP\nremoteuser = bob\nremotepass = pw2\n");
   auto r = env.oimap({"-o"});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
@@ -410,7 +424,8 @@ TEST_CASE("UIDVALIDITY change: exit 2, local mail untouched", "[integration]") {
   env.close_imap();
   REQUIRE(env.oimap({"-o"}).exit_code == 0);
   const auto before = maildir_files(env.local_folder("INBOX"));
-  auto u = env.server().doveadm({"mailbox", "update", "-u", "alice", "--uid-validity", "4242", "INBOX"});
+  auto u =
+      env.server().doveadm({"mailbox", "update", "-u", "alice", "--uid-validity", "4242", "INBOX"});
   INFO(u.out << u.err);
   REQUIRE(u.exit_code == 0);
   auto r = env.oimap({"-o"});
@@ -435,7 +450,9 @@ TEST_CASE("SIGINT stops a sync cleanly and the next run completes it", "[integra
   sync_env env;
   auto& imap = env.imap();
   for (int i = 0; i < 1500; ++i)
-    REQUIRE(imap.append("INBOX", make_message("s" + std::to_string(i), std::string(4000, 'z') + "\r\n")).ok());
+    REQUIRE(
+        imap.append("INBOX", make_message("s" + std::to_string(i), std::string(4000, 'z') + "\r\n"))
+            .ok());
   env.close_imap();
   env.write_config({}, {}, "fsync = yes\n");
   {
@@ -453,8 +470,7 @@ TEST_CASE("SIGINT stops a sync cleanly and the next run completes it", "[integra
   CHECK(maildir_messages(env.local_folder("INBOX")).size() == 1500);
 }
 
-TEST_CASE("a new local folder, nested, is created on the server, parents first",
-          "[integration]") {
+TEST_CASE("a new local folder, nested, is created on the server, parents first", "[integration]") {
   sync_env env;
   env.write_config({}, "sep = /\n");
   REQUIRE(env.oimap({"-o"}).exit_code == 0);
@@ -535,7 +551,7 @@ TEST_CASE("kill -9 during an initial sync, then rerun: every message exactly onc
       for (int i = 0; i < 200; ++i)
         REQUIRE(imap.append("INBOX", make_message("k" + std::to_string(i),
                                                   std::string(2000 + i * 37, 'x') + "\r\n"))
-                  .ok());
+                    .ok());
       env.close_imap();
       {
         child run(oimap_argv(env));
@@ -570,9 +586,7 @@ TEST_CASE("kill -9 during a two-way sync with uploads, then rerun: exactly once 
       env.close_imap();
       {
         child run(oimap_argv(env));
-        wait_until(run, [&] {
-          return count_files(env.server_folder("INBOX")) >= 51 + kill_at;
-        });
+        wait_until(run, [&] { return count_files(env.server_folder("INBOX")) >= 51 + kill_at; });
         ::kill(run.pid, SIGKILL);
         run.wait();
       }
@@ -774,8 +788,9 @@ TEST_CASE("a server that never greets ends in a timeout error, not a hang", "[in
   socklen_t len = sizeof addr;
   REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
   env.write_config("", "", "socktimeout = 1\n");
-  auto r = env.oimap({"-o", "-k", "Repository_TestRemote:remoteport=" + std::to_string(ntohs(addr.sin_port))},
-                     30s);
+  auto r = env.oimap(
+      {"-o", "-k", "Repository_TestRemote:remoteport=" + std::to_string(ntohs(addr.sin_port))},
+      30s);
   ::close(fd);
   INFO(r.out << r.err);
   CHECK_FALSE(r.timed_out);

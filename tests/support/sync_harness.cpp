@@ -93,12 +93,12 @@ fs::path oimap_binary() {
 
 std::string make_message(const std::string& id, const std::string& body_lines) {
   return "From: Alice <alice@example.org>\r\nTo: Bob <bob@example.org>\r\nSubject: " + id
-       + "\r\nDate: Mon, 01 Jan 2024 10:00:00 +0000\r\nMessage-ID: <" + id
-       + "@example.org>\r\n\r\n" + body_lines;
+         + "\r\nDate: Mon, 01 Jan 2024 10:00:00 +0000\r\nMessage-ID: <" + id
+         + "@example.org>\r\n\r\n" + body_lines;
 }
 
 sync_env::sync_env(dovecot_options opts, std::vector<std::pair<std::string, std::string>> users)
-  : dir_("oimap-sync"), server_(opts) {
+    : dir_("oimap-sync"), server_(opts) {
   for (const auto& [user, password] : users)
     server_.add_user(user, password);
   password_ = users.front().second;
@@ -124,14 +124,15 @@ fs::path sync_env::local_folder(const std::string& folder, char sep) const {
 void sync_env::write_config(const std::string& extra_remote, const std::string& extra_local,
                             const std::string& extra_general, const std::string& password) {
   std::ostringstream c;
-  c << "[general]\naccounts = Test\nmetadata = " << metadata().string()
-    << "\nui = basic\n" << extra_general << "\n"
+  c << "[general]\naccounts = Test\nmetadata = " << metadata().string() << "\nui = basic\n"
+    << extra_general << "\n"
     << "[Account Test]\nlocalrepository = TestLocal\nremoterepository = TestRemote\n\n"
     << "[Repository TestLocal]\ntype = Maildir\nlocalfolders = " << local_root().string() << "\n"
     << extra_local << "\n"
     << "[Repository TestRemote]\ntype = IMAP\nremotehost = 127.0.0.1\nremoteport = "
     << server_.port() << "\nremoteuser = alice\nremotepass = " << password
-    << "\nssl = no\nstarttls = no\n" << extra_remote << "\n";
+    << "\nssl = no\nstarttls = no\n"
+    << extra_remote << "\n";
   write_file(config(), c.str());
 }
 

@@ -19,7 +19,7 @@ strings remote_names(const folder_tree& t) {
 
 TEST_CASE("folders pair across separators", "[folder_tree]") {
   const std::vector<remote_folder> remote{
-    {"INBOX", '.', true}, {"Work", '.', true}, {"Work.Projects", '.', true}};
+      {"INBOX", '.', true}, {"Work", '.', true}, {"Work.Projects", '.', true}};
   SECTION("local sep '.' keeps the names") {
     auto t = pair_folders(remote, {"INBOX", "Work", "Work.Projects"}, {});
     CHECK(remote_names(t)
@@ -45,8 +45,7 @@ TEST_CASE("folders pair across separators", "[folder_tree]") {
   }
 }
 
-TEST_CASE("new local folders are created on the server, parents first, once",
-          "[folder_tree]") {
+TEST_CASE("new local folders are created on the server, parents first, once", "[folder_tree]") {
   folder_tree_options o;
   o.local_sep = '/';
   const std::vector<remote_folder> remote{{"INBOX", '.', true}};
@@ -71,7 +70,7 @@ TEST_CASE("new local folders are created on the server, parents first, once",
 
 TEST_CASE("createfolders, readonly, \\Noselect and -f limit what is paired", "[folder_tree]") {
   const std::vector<remote_folder> remote{
-    {"INBOX", '.', true}, {"Only.Remote", '.', true}, {"Container", '.', false}};
+      {"INBOX", '.', true}, {"Only.Remote", '.', true}, {"Container", '.', false}};
   const strings local{"INBOX", "Only.Local"};
 
   SECTION("createfolders off on both sides: only common folders") {
