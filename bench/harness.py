@@ -256,6 +256,7 @@ class Bench:
         for user, pw in self.wire_users:
             argv += ["--account", f"{user}:{pw}"]
         logp = os.path.join(self.logs, f"wire-limit-r{rep}.log")
+        self.server.wait_idle()
         res = measure.timed(argv, logp, timeout=a.timeout)
         problems = []
         reported = {}
@@ -331,6 +332,7 @@ class Bench:
             except Exception as e:  # a broken earlier sync can leave nothing to change
                 prep_problems.append(f"could not prepare scenario {scen}: {e!r}")
             logp = os.path.join(self.logs, f"{slug}-r{rep}-{scen}.log")
+            self.server.wait_idle()
             measure.next_second()
             res = measure.timed(argv, logp, env=env, cwd=rundir, timeout=a.timeout)
             problems = list(prep_problems)

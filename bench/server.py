@@ -114,6 +114,23 @@ class Server:
         return subprocess.run(["bash", PRIVATE_DOVECOT, "doveadm", self.dir, *args], check=True,
                               capture_output=True, text=True).stdout
 
+    def wait_idle(self, timeout=30):
+        """Waits until no IMAP session is left on the server, so every timed
+        run starts on an idle Dovecot. A client that closes without waiting
+        for its LOGOUT reply leaves the server finishing that session (index
+        and cache writes, heavy after a 100k-message sync) while the next run
+        starts; the next run would pay for it instead of the one that caused it.
+        """
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            out = subprocess.run(["bash", PRIVATE_DOVECOT, "doveadm", self.dir, "who", "-1"],
+                                 capture_output=True, text=True).stdout
+            sessions = [l for l in out.splitlines() if l.strip() and not l.startswith("username")]
+            if not sessions:
+                return True
+            time.sleep(0.02)
+        return False
+
     def wait_for_logins(self, user, timeout=20):
         """Waits until Dovecot's auth process accepts user's password (it
         rereads the users file only when it notices the change)."""
