@@ -5,6 +5,7 @@
 #include "storage/storage_error.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <ctime>
 #include <dirent.h>
 
@@ -309,6 +310,11 @@ std::unique_ptr<status_db> status_db::open(const std::filesystem::path& dir, boo
   options.env = self->env_.get();
   options.keep_log_file_num = 2;
   options.max_log_file_size = 1 << 20;
+  // A run is short: a compaction RocksDB schedules in the background when it
+  // opens would make the close wait for it, and a run that changed nothing
+  // would pay for what an earlier one wrote. close() compacts instead, in
+  // the run that piled the files up.
+  options.disable_auto_compactions = true;
 
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir.string(), &raw);
@@ -474,6 +480,16 @@ void status_db::close() {
   // write makes the close flush, and the logs go.
   const std::string stamp = std::to_string(std::time(nullptr));
   db_->Put(rocksdb::WriteOptions(), last_close_key, stamp);
+  if (db_->Flush(rocksdb::FlushOptions()).ok()) {
+    std::string level0_files;
+    if (db_->GetProperty("rocksdb.num-files-at-level0", &level0_files)
+        && std::atoi(level0_files.c_str()) >= 4) {
+      // Rewrite into one sorted run: a status DB is a few MB at most.
+      rocksdb::CompactRangeOptions range;
+      range.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+      db_->CompactRange(range, nullptr, nullptr);
+    }
+  }
   rocksdb::Status s = db_->Close();
   db_.reset();
   restrict_existing_files(dir_);

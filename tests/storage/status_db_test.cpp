@@ -214,3 +214,20 @@ TEST_CASE("sessions that write nothing leave no log files behind", "[status_db]"
   CHECK(logs <= 1);
   CHECK(status_db::open(dir, true)->load("INBOX") == std::vector<status_record>{{1, flag::seen}});
 }
+
+TEST_CASE("many writing sessions keep level 0 compacted at close", "[status_db]") {
+  test::temp_dir tmp;
+  const auto dir = tmp.path() / "status";
+  for (std::uint32_t run = 0; run < 8; ++run) {
+    auto db = status_db::open(dir, false);
+    status_db::batch b;
+    for (std::uint32_t uid = 1; uid <= 100; ++uid)
+      b.set_record("INBOX", {run * 100 + uid, flag::seen});
+    db->write(b);
+  }
+  int tables = 0;
+  for (const auto& e : fs::directory_iterator(dir))
+    tables += e.path().extension() == ".sst";
+  CHECK(tables < 4); // each close flushes one; the one that makes four compacts them
+  CHECK(status_db::open(dir, false)->load("INBOX").size() == 800);
+}
