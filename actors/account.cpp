@@ -97,7 +97,6 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
       fo.remote_readonly = settings.remote(account).readonly;
       fo.only = ctx.only_folders;
       auto tree = sync::pair_folders(remote, out->local->list_folders(), fo);
-      out->status = status_opening.get();
       for (const auto& name : tree.create_remote) {
         lease.session->create(name);
         out->notes.push_back("created folder '" + name + "' on the server");
@@ -121,6 +120,7 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
         for (auto& p : out->pairs)
           if (auto it = by_name.find(p.remote_name); it != by_name.end())
             p.remote_status = it->second;
+        out->status = status_opening.get();
         // Unchanged folders need neither a syncer nor a connection.
         const bool readonly = settings.remote(account).readonly;
         std::erase_if(out->pairs, [&](const sync::folder_pair& p) {
@@ -139,6 +139,8 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
                         && p.remote_status->uidnext - meta->uidnext < 256;
                });
       }
+      if (!out->status)
+        out->status = status_opening.get();
     } catch (...) {
       self->send(proto.pool, checkin_atom::value, session_lease{});
       throw;
@@ -171,6 +173,8 @@ struct account_state {
   sync::folder_counts total;
   std::chrono::steady_clock::time_point started;
   caf::typed_response_promise<account_report> rp;
+  int closing = 0;          // sessions and database still closing at the end
+  std::string close_failed; // what went wrong closing, if anything
 };
 
 using account_pointer = account_actor::stateful_pointer<account_state>;
@@ -229,38 +233,56 @@ void finish(account_pointer self, std::string error = {}) {
   done.outcome = code;
   self->send(st.ui, std::move(done));
 
-  // Log the idle sessions out on a thread of their own, then let go of the
-  // pool and the status writer (closing the database once the last user is gone).
-  auto& sys = self->system();
-  self->request(st.pool, caf::infinite, drain_atom::value)
-      .then([&sys](std::vector<session_lease>& idle) {
-        if (idle.empty())
-          return;
-        sys.spawn<caf::detached>([idle = std::move(idle)]() mutable {
-          for (auto& l : idle)
-            l.session->close();
-        });
-      });
+  // Two things end an account, side by side: its idle sessions log out (on
+  // a thread of their own; waiting for the server's answer means the server
+  // has finished its index work for this run, which the next run would
+  // otherwise wait for), and its status database closes. Then it reports.
   st.setup.reset();
-  if (!st.writer) {
-    st.rp.deliver(account_report{st.name, code});
-    return;
-  }
-  // Every syncer is done: the database closes before the account reports.
-  self->request(st.writer, caf::infinite, drain_atom::value)
+  st.closing = st.writer ? 2 : 1;
+  auto closed = [self, code](bool ok, const std::string& what) {
+    auto& st = self->state;
+    if (!ok)
+      st.close_failed = what;
+    if (--st.closing > 0)
+      return;
+    if (st.writer)
+      self->send_exit(st.writer, caf::exit_reason::user_shutdown);
+    if (!st.close_failed.empty())
+      self->send(st.ui, event(ui::ui_event::kind::error, st.name, st.close_failed));
+    st.rp.deliver(account_report{st.name, st.close_failed.empty() || code == 2 ? code : 1});
+  };
+  self->request(st.pool, caf::infinite, drain_atom::value)
       .then(
-          [self, code](bool) {
-            auto& st = self->state;
-            self->send_exit(st.writer, caf::exit_reason::user_shutdown);
-            st.rp.deliver(account_report{st.name, code});
+          [self, closed](std::vector<session_lease>& idle) {
+            auto closer = self->system().spawn<caf::detached>(
+                [idle = std::move(idle)](session_closer_actor::pointer me) mutable
+                -> session_closer_actor::behavior_type {
+                  return {
+                      [me, idle](run_atom) mutable {
+                        for (auto& l : idle)
+                          try {
+                            l.session->logout();
+                          } catch (...) {
+                            // Gone already: nothing left to close.
+                          }
+                        idle.clear();
+                        me->quit();
+                        return true;
+                      },
+                  };
+                });
+            self->request(closer, caf::infinite, run_atom::value)
+                .then([closed](bool) { closed(true, {}); },
+                      [closed](caf::error&) { closed(true, {}); });
           },
-          [self, code](caf::error& e) {
-            auto& st = self->state;
-            self->send(st.ui, event(ui::ui_event::kind::error, st.name,
-                                    "closing the status database: " + self->system().render(e)));
-            self->send_exit(st.writer, caf::exit_reason::user_shutdown);
-            st.rp.deliver(account_report{st.name, code == 2 ? 2 : 1});
-          });
+          [closed](caf::error&) { closed(true, {}); });
+  if (st.writer)
+    // Every syncer is done: the database closes before the account reports.
+    self->request(st.writer, caf::infinite, drain_atom::value)
+        .then([closed](bool) { closed(true, {}); },
+              [self, closed](caf::error& e) {
+                closed(false, "closing the status database: " + self->system().render(e));
+              });
 }
 
 void launch_more(account_pointer self) {

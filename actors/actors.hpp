@@ -103,6 +103,11 @@ using account_setup_ptr = std::shared_ptr<account_setup>;
 using account_setup_actor = caf::typed_actor<
   caf::replies_to<run_atom>::with<account_setup_ptr>>;            // prepare the account
 
+// session closer: logs a finished account's idle sessions out (detached:
+// LOGOUT waits for the server, which finishes its index work before it answers).
+using session_closer_actor = caf::typed_actor<
+  caf::replies_to<run_atom>::with<bool>>;                         // log them all out
+
 // supervisor: runs accounts, at most maxsyncaccounts at once.
 using supervisor_actor = caf::typed_actor<
   caf::replies_to<run_atom>::with<int>>;                          // run all; the exit code
