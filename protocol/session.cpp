@@ -304,65 +304,53 @@ void session::create(std::string_view mailbox) {
 }
 
 mailbox_info session::select(std::string_view mailbox, bool readonly) {
-  const char* verb = readonly ? "EXAMINE" : "SELECT";
-  command c(verb);
-  c.astring(mailbox);
-  mailbox_info info;
-  // A failed SELECT leaves no mailbox selected (RFC 3501 §6.3.1).
-  selected_.clear();
-  response r = run_one(c, std::string(verb) + " " + std::string(mailbox), [&](const response& u) {
-    if (u.keyword == "EXISTS" && u.has_number) {
-      info.exists = to_u32(u.number);
-      return;
-    }
-    if (u.status != "OK" || u.code.empty())
-      return;
-    const auto code = code_of(u);
-    const auto arg = u.code.size() > 1 ? number_value(u.code[1]) : 0;
-    if (code == "UIDVALIDITY")
-      info.uidvalidity = to_u32(arg);
-    else if (code == "UIDNEXT")
-      info.uidnext = to_u32(arg);
-    else if (code == "HIGHESTMODSEQ")
-      info.highestmodseq = arg;
-    else if (code == "NOMODSEQ")
-      info.highestmodseq = 0;
-  });
-  expect_ok(r, std::string(verb) + " " + std::string(mailbox));
-  info.read_only = readonly || code_of(r) == "READ-ONLY";
-  selected_ = mailbox;
-  return info;
+  return select_with(mailbox, readonly, std::nullopt, nullptr);
 }
 
 mailbox_info session::select_qresync(std::string_view mailbox, bool readonly,
                                      std::uint32_t uidvalidity, std::uint64_t modseq, resync& out) {
-  // select-param = "QRESYNC" SP "(" uidvalidity SP mod-sequence-value ")"
+  out = {};
+  auto info = select_with(mailbox, readonly, std::make_pair(uidvalidity, modseq), &out);
+  std::sort(out.changed.begin(), out.changed.end(),
+            [](const message_flags& a, const message_flags& b) { return a.uid < b.uid; });
+  std::sort(out.vanished.begin(), out.vanished.end());
+  return info;
+}
+
+mailbox_info session::select_with(std::string_view mailbox, bool readonly,
+                                  std::optional<std::pair<std::uint32_t, std::uint64_t>> qresync,
+                                  resync* out) {
   const char* verb = readonly ? "EXAMINE" : "SELECT";
   command c(verb);
-  c.astring(mailbox).begin_list().raw("QRESYNC").begin_list().number(uidvalidity).number(modseq);
-  c.end_list().end_list();
+  c.astring(mailbox);
+  // select-param = "QRESYNC" SP "(" uidvalidity SP mod-sequence-value ")"
+  if (qresync) {
+    c.begin_list().raw("QRESYNC").begin_list().number(qresync->first).number(qresync->second);
+    c.end_list().end_list();
+  }
+  const std::string what =
+      std::string(verb) + " " + std::string(mailbox) + (qresync ? " (QRESYNC)" : "");
   mailbox_info info;
-  out = {};
+  // A failed SELECT leaves no mailbox selected (RFC 3501 §6.3.1).
   selected_.clear();
   fetch_items items;
-  const std::string what = std::string(verb) + " " + std::string(mailbox) + " (QRESYNC)";
   response r = run_one(c, what, [&](const response& u) {
     if (u.keyword == "EXISTS" && u.has_number) {
       info.exists = to_u32(u.number);
       return;
     }
-    if (u.keyword == "FETCH") {
+    if (out && u.keyword == "FETCH") {
       if (decode_fetch(u, items) && items.uid != 0 && items.has_flags)
-        out.changed.push_back({items.uid, items.flags, items.modseq});
+        out->changed.push_back({items.uid, items.flags, items.modseq});
       return;
     }
-    if (u.keyword == "VANISHED") {
+    if (out && u.keyword == "VANISHED") {
       // expunged-resp = "VANISHED" [SP "(EARLIER)"] SP known-uids
       if (!u.data.empty() && u.data.back().type != value::kind::list) {
         if (auto uids = parse_uids(u.data.back().text))
-          out.vanished.insert(out.vanished.end(), uids->begin(), uids->end());
+          out->vanished.insert(out->vanished.end(), uids->begin(), uids->end());
         else
-          out.complete = false;
+          out->complete = false;
       }
       return;
     }
@@ -382,9 +370,6 @@ mailbox_info session::select_qresync(std::string_view mailbox, bool readonly,
   expect_ok(r, what);
   info.read_only = readonly || code_of(r) == "READ-ONLY";
   selected_ = mailbox;
-  std::sort(out.changed.begin(), out.changed.end(),
-            [](const message_flags& a, const message_flags& b) { return a.uid < b.uid; });
-  std::sort(out.vanished.begin(), out.vanished.end());
   return info;
 }
 

@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace oimap::protocol {
@@ -204,6 +206,11 @@ private:
   response run_one(const command& cmd, std::string what, const untagged_handler& on_untagged = {});
   void fetch_bodies_of(const std::vector<std::string>& sets, body_consumer& consumer,
                        const std::function<bool(std::uint32_t)>& claim, bool with_internaldate);
+  // SELECT/EXAMINE, with QRESYNC (uidvalidity, modseq) when given; out
+  // collects the changes QRESYNC reports.
+  mailbox_info select_with(std::string_view mailbox, bool readonly,
+                           std::optional<std::pair<std::uint32_t, std::uint64_t>> qresync,
+                           resync* out);
   bool sendable(const run_state& st) const;
   void send_ready(run_state& st);
   void send_body(const outgoing& cmd);

@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <ctime>
 #include <iterator>
-#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -386,8 +385,10 @@ folder_run::fetch_remote_flags(const std::optional<storage::folder_meta>& meta,
   // message vanished unseen: then everything is fetched.
   if (meta && meta->highestmodseq != 0 && info_.highestmodseq != 0
       && meta->uidvalidity == info_.uidvalidity && !opt_.plan.remote_readonly) {
-    const auto changed =
-        resync ? resync->changed : remote_.fetch_flags("1:*", meta->highestmodseq); // by uid
+    std::vector<protocol::message_flags> fetched;
+    if (!resync)
+      fetched = remote_.fetch_flags("1:*", meta->highestmodseq); // sorted by uid
+    const auto& changed = resync ? resync->changed : fetched;
     const std::vector<std::uint32_t> none;
     const auto& vanished = resync ? resync->vanished : none; // sorted
     // Merge two uid-sorted lists; a changed entry replaces the status one.
