@@ -218,18 +218,29 @@ std::string_view message_reader::next() {
 // ---- maildir_folder ---------------------------------------------------------
 
 maildir_folder::maildir_folder(std::filesystem::path dir, std::string_view visible_name,
-                               maildir_options opts)
-    : dir_(std::move(dir)), md5_(folder_md5(visible_name)), opts_(opts) {
+                               maildir_options opts, std::shared_ptr<dir_watch> watch)
+    : dir_(std::move(dir)), md5_(folder_md5(visible_name)), opts_(opts), watch_(std::move(watch)) {
   struct statfs fs {};
   if (::statfs(dir_.c_str(), &fs) == 0)
     on_ram_fs_ = fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC;
+}
+
+maildir_folder::~maildir_folder() {
+  std::lock_guard lock(mutex_);
+  unwatch_locked();
 }
 
 std::filesystem::path maildir_folder::file_path(const location& loc) const {
   return dir_ / subdir(loc.in_new) / loc.filename;
 }
 
-std::vector<local_entry> maildir_folder::scan() {
+std::vector<local_entry> maildir_folder::scan(bool watch) {
+  {
+    std::lock_guard lock(mutex_);
+    unwatch_locked();
+    if (watch)
+      watch_locked(); // first: a change while listing must show up too
+  }
   std::array<std::vector<std::string>, 2> names; // new/, cur/
   for (bool in_new : {true, false})
     for_each_file(dir_ / subdir(in_new),
@@ -344,23 +355,81 @@ std::optional<dir_stamp> maildir_folder::seal() {
       return std::nullopt; // e.g. not our directory: just scan next time
     (in_new ? marked.new_ns : marked.cur_ns) = mark;
   }
-  // A change before the marks is in the listing; one after, in the mtime.
+  // A change before the marks is in the watch's events (the kernel queues
+  // them while it holds the directory, as utimensat does) or in a new
+  // listing; one after, in the mtime.
   std::lock_guard lock(mutex_);
-  std::array<std::unordered_set<std::string_view>, 2> known;
-  for (const auto& [key, loc] : files_)
-    known[loc.in_new ? 0 : 1].insert(loc.filename);
-  std::size_t listed = 0;
-  bool foreign = false;
-  for (bool in_new : {true, false})
-    for_each_file(dir_ / subdir(in_new), [&](std::string_view name) {
-      ++listed;
-      foreign |= !known[in_new ? 0 : 1].count(name);
-    });
-  if (foreign || listed != files_.size())
-    return std::nullopt;
+  const bool watched = only_our_changes_locked();
+  unwatch_locked();
+  if (!watched) {
+    std::array<std::unordered_set<std::string_view>, 2> known;
+    for (const auto& [key, loc] : files_)
+      known[loc.in_new ? 0 : 1].insert(loc.filename);
+    std::size_t listed = 0;
+    bool foreign = false;
+    for (bool in_new : {true, false})
+      for_each_file(dir_ / subdir(in_new), [&](std::string_view name) {
+        ++listed;
+        foreign |= !known[in_new ? 0 : 1].count(name);
+      });
+    if (foreign || listed != files_.size())
+      return std::nullopt;
+  }
   if (stamp() != marked)
     return std::nullopt;
   return marked;
+}
+
+void maildir_folder::watch_locked() {
+  unwatch_locked();
+  if (!watch_)
+    return;
+  watch_new_ = watch_->add(dir_ / "new");
+  watch_cur_ = watch_->add(dir_ / "cur");
+  if (!watching())
+    unwatch_locked();
+}
+
+void maildir_folder::unwatch_locked() {
+  if (watch_) {
+    watch_->remove(watch_new_);
+    watch_->remove(watch_cur_);
+  }
+  watch_new_ = watch_cur_ = -1;
+  expected_.clear();
+}
+
+void maildir_folder::expect_locked(char change, const location& loc) {
+  if (!watching())
+    return;
+  std::string entry;
+  entry.reserve(2 + loc.filename.size());
+  entry += change;
+  entry += loc.in_new ? 'n' : 'c';
+  entry += loc.filename;
+  expected_.insert(std::move(entry));
+}
+
+bool maildir_folder::only_our_changes_locked() {
+  if (!watching())
+    return false;
+  std::string entry;
+  for (bool in_new : {true, false}) {
+    auto events = watch_->take(in_new ? watch_new_ : watch_cur_);
+    if (!events)
+      return false;
+    for (const auto& ev : *events) {
+      entry.clear();
+      entry += ev.change;
+      entry += in_new ? 'n' : 'c';
+      entry += ev.name;
+      auto it = expected_.find(entry);
+      if (it == expected_.end())
+        return false; // someone else's change
+      expected_.erase(it);
+    }
+  }
+  return true;
 }
 
 message_writer maildir_folder::begin_message() {
@@ -381,6 +450,7 @@ message_writer maildir_folder::begin_message() {
 
 void maildir_folder::add_file(std::string key, location loc) {
   std::lock_guard lock(mutex_);
+  expect_locked('A', loc);
   files_.insert_or_assign(std::move(key), std::move(loc));
 }
 
@@ -434,6 +504,8 @@ void maildir_folder::set_flags(std::string_view key, flag_set flags) {
                                              : name_with_flags(loc.filename, flags, windows)};
     int err = rename_no_replace(file_path(loc), file_path(target));
     if (err == 0) {
+      expect_locked('D', loc);
+      expect_locked('A', target);
       loc = std::move(target);
       return;
     }
@@ -466,6 +538,10 @@ std::string maildir_folder::set_uid(std::string_view key, std::uint32_t uid) {
     int err =
         target.filename == loc.filename ? 0 : rename_no_replace(file_path(loc), file_path(target));
     if (err == 0) {
+      if (target.filename != loc.filename) {
+        expect_locked('D', loc);
+        expect_locked('A', target);
+      }
       files_.erase(it);
       files_.insert_or_assign(new_key, std::move(target));
       return new_key;
@@ -490,6 +566,7 @@ void maildir_folder::remove(std::string_view key) {
     }
     std::filesystem::path p = file_path(it->second);
     if (::unlink(p.c_str()) == 0) {
+      expect_locked('D', it->second);
       files_.erase(it);
       return;
     }

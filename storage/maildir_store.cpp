@@ -150,7 +150,7 @@ maildir_store::open(std::string_view name, std::optional<std::string_view> visib
   if (!is_maildir(dir))
     throw storage_error("cannot open folder \"" + std::string(name) + "\": " + dir.string()
                         + " is not a Maildir (needs cur, new and tmp)");
-  return std::make_unique<maildir_folder>(dir, visible_name.value_or(name), opts_);
+  return std::make_unique<maildir_folder>(dir, visible_name.value_or(name), opts_, watch_);
 }
 
 } // namespace oimap::storage

@@ -248,7 +248,8 @@ folder_result folder_run::run() {
 
   folder_->clean_tmp();
   auto S = status_.load(pair_.status_name);
-  auto entries = folder_->scan();
+  // Watching pays for itself past a thousand files or so (see scan).
+  auto entries = folder_->scan(info_.exists >= 1000);
 
   std::vector<local_message> L;
   L.reserve(entries.size());

@@ -322,6 +322,48 @@ TEST_CASE("seal marks new/ and cur/ so that any later change shows", "[maildir][
   }
 }
 
+TEST_CASE("seal vouches for our own changes from the watch, and catches anyone else's",
+          "[maildir][seal]") {
+  fixture f;
+  std::string gone = f.deliver("Subject: a\r\n\r\nx\r\n", 1, flag::seen);
+  std::string renamed = f.deliver("Subject: b\r\n\r\ny\r\n", 2, {});
+  std::string upload = f.deliver("Subject: c\r\n\r\nz\r\n", 0, {});
+  f.folder->scan(true);
+  REQUIRE(f.folder->watching());
+  // Every kind of change a sync makes: delivery, staged delivery, flags
+  // (new/ to cur/), a UID after upload, removal.
+  f.deliver("Subject: d\r\n\r\nw\r\n", 3, {});
+  message_writer w = f.folder->begin_message();
+  w.write("Subject: e\r\n\r\nv\r\n");
+  std::vector<staged_message> staged{w.stage(4, flag::seen)};
+  f.folder->commit_staged(staged);
+  f.folder->set_flags(renamed, flag_set(flag::seen) | flag::flagged);
+  f.folder->set_uid(upload, 5);
+  f.folder->remove(gone);
+
+  SECTION("ours only: sealed") {
+    auto sealed = f.folder->seal();
+    REQUIRE(sealed);
+    CHECK(f.folder->stamp() == *sealed);
+    CHECK_FALSE(f.folder->watching());
+  }
+  SECTION("a file someone else added: not sealed") {
+    std::ofstream(f.dir("cur") / "1700000000.foreign.host:2,S") << "Subject: f\n\nu\n";
+    CHECK_FALSE(f.folder->seal());
+  }
+  SECTION("a file of ours someone else renamed: not sealed") {
+    auto p = f.folder->path_of(renamed);
+    REQUIRE(p);
+    fs::rename(*p, f.dir("cur") / "moved-by-a-mail-reader:2,S");
+    CHECK_FALSE(f.folder->seal());
+  }
+  SECTION("someone else's file that came and went: still sealed, by listing again") {
+    std::ofstream(f.dir("new") / "1700000001.transient.host") << "Subject: g\n\nt\n";
+    fs::remove(f.dir("new") / "1700000001.transient.host");
+    CHECK(f.folder->seal());
+  }
+}
+
 TEST_CASE("staged messages become durable and placed in one batch", "[maildir][stage]") {
   for (bool fsync : {true, false}) {
     DYNAMIC_SECTION("fsync " << fsync) {

@@ -1,0 +1,54 @@
+// Who changed a directory: inotify events, for checking a folder without listing it again.
+#pragma once
+
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace oimap::storage {
+
+// One inotify instance shared by the folders of a store. Sharing is the
+// point: closing an instance waits for the kernel's grace period (~5 ms
+// here), which one instance per folder would pay forty times a run.
+//
+// Thread-safety: every member may be called from several threads at once.
+class dir_watch {
+public:
+  struct event {
+    char change = 0; // 'A' a name arrived (created, moved in), 'D' one left
+    std::string name;
+  };
+
+  dir_watch() = default;
+  dir_watch(const dir_watch&) = delete;
+  dir_watch& operator=(const dir_watch&) = delete;
+  // Closes the instance on a thread of its own, so nobody waits for it.
+  ~dir_watch();
+
+  // Starts recording the names arriving in and leaving dir. Returns a
+  // handle, or -1 when inotify is unavailable or at its limits.
+  int add(const std::filesystem::path& dir);
+  // Stops recording; events not taken are dropped.
+  void remove(int handle);
+  // The events of the handle since add() (or the last take), in order; nullopt
+  // when some may have been lost (the kernel's queue overflowed) or the
+  // directory itself was moved or removed.
+  std::optional<std::vector<event>> take(int handle);
+
+private:
+  struct record {
+    std::vector<event> events;
+    bool lost = false;
+  };
+  void drain_locked();
+
+  std::mutex mutex_;
+  int fd_ = -1;
+  bool failed_ = false; // inotify_init1 failed: do not retry every folder
+  std::unordered_map<int, record> records_;
+};
+
+} // namespace oimap::storage
