@@ -228,6 +228,17 @@ void restrict_existing_files(const std::filesystem::path& dir) {
   }
 }
 
+// The write-ahead logs in dir (RocksDB names them <number>.log).
+std::size_t count_logs(const std::filesystem::path& dir) {
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), &::closedir);
+  std::size_t n = 0;
+  if (!d)
+    return n;
+  while (dirent* e = ::readdir(d.get()))
+    n += std::string_view(e->d_name).ends_with(".log");
+  return n;
+}
+
 } // namespace
 
 // ---- batch ------------------------------------------------------------------
@@ -336,6 +347,7 @@ std::unique_ptr<status_db> status_db::open(const std::filesystem::path& dir, boo
     s = raw->Put(wo, schema_key, rocksdb::Slice(schema_version.data(), schema_version.size()));
     if (!s.ok())
       throw_status(dir, "write", s);
+    self->wrote_ = true;
   } else if (!s.ok()) {
     throw_status(dir, "read", s);
   } else if (version != schema_version) {
@@ -468,6 +480,7 @@ void status_db::write(batch& b) {
   rocksdb::Status s = db().Write(wo, b.batch_.get());
   if (!s.ok())
     throw_status(dir_, "write", s);
+  wrote_ = true;
   b.batch_->Clear();
 }
 
@@ -475,12 +488,16 @@ void status_db::close() {
   if (!db_)
     return;
   // Each open starts a new log file, and RocksDB retires the old ones only
-  // after a flush, which a session that wrote nothing never triggers: a run
-  // with no changes would leave an empty log behind every time. One small
-  // write makes the close flush, and the logs go.
-  const std::string stamp = std::to_string(std::time(nullptr));
-  db_->Put(rocksdb::WriteOptions(), last_close_key, stamp);
-  if (db_->Flush(rocksdb::FlushOptions()).ok()) {
+  // after a flush, which a session that wrote nothing never triggers: runs
+  // with no changes leave an empty log behind each. A session that wrote, or
+  // finds a few such logs piled up, flushes (one small write makes sure
+  // there is something to flush), and the logs go; the others close at once.
+  const bool flush = wrote_ || count_logs(dir_) >= 4;
+  if (flush) {
+    const std::string stamp = std::to_string(std::time(nullptr));
+    db_->Put(rocksdb::WriteOptions(), last_close_key, stamp);
+  }
+  if (flush && db_->Flush(rocksdb::FlushOptions()).ok()) {
     std::string level0_files;
     if (db_->GetProperty("rocksdb.num-files-at-level0", &level0_files)
         && std::atoi(level0_files.c_str()) >= 4) {

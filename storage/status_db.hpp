@@ -122,6 +122,7 @@ private:
   bool fsync_;
   std::unique_ptr<rocksdb::Env> env_; // must outlive db_
   std::unique_ptr<rocksdb::DB> db_;
+  bool wrote_ = false; // this session changed something (close() then flushes)
 };
 
 } // namespace oimap::storage
