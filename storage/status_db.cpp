@@ -11,6 +11,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
+#include <rocksdb/metadata.h>
 #include <rocksdb/file_system.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
@@ -23,12 +24,14 @@ namespace {
 //   F 'm'              -> folder_meta   (varints)
 //   F 'p' <key>        -> pending_upload
 //   F 'r' be32(uid)    -> flags (1 byte)
+//   F 'k' be32(uid)    -> the local file's key
 // plus one key outside every folder (a first byte of 0xff would need a
 // folder name of 4 GiB):
 //   0xff "schema"      -> schema version
 constexpr char meta_tag = 'm';
 constexpr char pending_tag = 'p';
 constexpr char record_tag = 'r';
+constexpr char key_tag = 'k';
 const std::string schema_key = std::string("\xff", 1) + "schema";
 const std::string last_close_key = std::string("\xff", 1) + "last-close";
 constexpr std::string_view schema_version = "1";
@@ -61,8 +64,8 @@ std::string tagged(std::string_view folder, char tag) {
   return out;
 }
 
-std::string record_key(std::string_view folder, std::uint32_t uid) {
-  std::string out = tagged(folder, record_tag);
+std::string record_key(std::string_view folder, std::uint32_t uid, char tag = record_tag) {
+  std::string out = tagged(folder, tag);
   put_be32(out, uid);
   return out;
 }
@@ -143,6 +146,7 @@ std::string encode_meta(const folder_meta& m) {
   put_varint(out, m.exists);
   put_varint(out, m.local_new_mtime);
   put_varint(out, m.local_cur_mtime);
+  put_varint(out, m.keys_recorded ? 1 : 0);
   return out;
 }
 
@@ -255,6 +259,15 @@ void status_db::batch::set_record(std::string_view folder, const status_record& 
 
 void status_db::batch::erase_record(std::string_view folder, std::uint32_t uid) {
   batch_->Delete(record_key(folder, uid));
+  batch_->Delete(record_key(folder, uid, key_tag));
+}
+
+void status_db::batch::set_key(std::string_view folder, std::uint32_t uid, std::string_view key) {
+  batch_->Put(record_key(folder, uid, key_tag), rocksdb::Slice(key.data(), key.size()));
+}
+
+void status_db::batch::erase_key(std::string_view folder, std::uint32_t uid) {
+  batch_->Delete(record_key(folder, uid, key_tag));
 }
 
 void status_db::batch::set_meta(std::string_view folder, const folder_meta& meta) {
@@ -381,6 +394,8 @@ std::optional<folder_meta> status_db::get_meta(std::string_view folder) const {
     m.local_new_mtime = r.varint();
     m.local_cur_mtime = r.varint();
   }
+  if (!r.at_end()) // written since the keys are recorded
+    m.keys_recorded = r.varint() != 0;
   r.end();
   return m;
 }
@@ -436,6 +451,18 @@ std::optional<flag_set> status_db::get_record(std::string_view folder, std::uint
   return flag_set(bits);
 }
 
+std::optional<std::string> status_db::get_key(std::string_view folder, std::uint32_t uid) const {
+  std::string value;
+  rocksdb::Status s = db().Get(rocksdb::ReadOptions(), record_key(folder, uid, key_tag), &value);
+  if (s.IsNotFound())
+    return std::nullopt;
+  if (!s.ok())
+    throw_status(dir_, "read", s);
+  if (value.empty())
+    value_reader(value, dir_, "key").fail();
+  return value;
+}
+
 std::vector<pending_upload> status_db::pending(std::string_view folder) const {
   std::vector<pending_upload> out;
   for_each_under(db(), dir_, tagged(folder, pending_tag),
@@ -484,6 +511,30 @@ void status_db::write(batch& b) {
   b.batch_->Clear();
 }
 
+void status_db::compact_level0() {
+  rocksdb::ColumnFamilyMetaData cf;
+  db_->GetColumnFamilyMetaData(&cf);
+  if (cf.levels.empty() || cf.levels[0].files.size() < 4)
+    return;
+  // Each writing run adds a small table to level 0. Rewriting everything into
+  // one sorted run each time four pile up costs a pass over the whole
+  // database (~0.2 s at 100k messages); while the new tables are small next
+  // to the rest, they are merged among themselves instead, and the whole is
+  // rewritten only once they have grown to a quarter of it.
+  std::uint64_t level0_bytes = 0;
+  std::vector<std::string> level0;
+  for (const auto& f : cf.levels[0].files) {
+    level0_bytes += f.size;
+    level0.push_back(f.relative_filename);
+  }
+  if (level0_bytes * 4 < cf.size - level0_bytes
+      && db_->CompactFiles(rocksdb::CompactionOptions(), level0, 0).ok())
+    return;
+  rocksdb::CompactRangeOptions range;
+  range.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  db_->CompactRange(range, nullptr, nullptr);
+}
+
 void status_db::close() {
   if (!db_)
     return;
@@ -497,16 +548,8 @@ void status_db::close() {
     const std::string stamp = std::to_string(std::time(nullptr));
     db_->Put(rocksdb::WriteOptions(), last_close_key, stamp);
   }
-  if (flush && db_->Flush(rocksdb::FlushOptions()).ok()) {
-    std::string level0_files;
-    if (db_->GetProperty("rocksdb.num-files-at-level0", &level0_files)
-        && std::atoi(level0_files.c_str()) >= 4) {
-      // Rewrite into one sorted run: a status DB is a few MB at most.
-      rocksdb::CompactRangeOptions range;
-      range.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-      db_->CompactRange(range, nullptr, nullptr);
-    }
-  }
+  if (flush && db_->Flush(rocksdb::FlushOptions()).ok())
+    compact_level0();
   rocksdb::Status s = db_->Close();
   db_.reset();
   restrict_existing_files(dir_);

@@ -29,6 +29,9 @@ struct folder_meta {
   // (maildir_folder::seal); 0: unknown, the next sync must scan.
   std::uint64_t local_new_mtime = 0;
   std::uint64_t local_cur_mtime = 0;
+  // Every recorded message's local key is stored too (set_key), so a sync
+  // can find the files of the messages that changed without a scan.
+  bool keys_recorded = false;
   bool operator==(const folder_meta&) const = default;
 };
 
@@ -71,7 +74,11 @@ public:
     ~batch();
 
     void set_record(std::string_view folder, const status_record& record);
+    // Erases the record and its local key.
     void erase_record(std::string_view folder, std::uint32_t uid);
+    // The key of the Maildir file holding the message (see maildir_name.hpp).
+    void set_key(std::string_view folder, std::uint32_t uid, std::string_view key);
+    void erase_key(std::string_view folder, std::uint32_t uid);
     void set_meta(std::string_view folder, const folder_meta& meta);
     void add_pending(std::string_view folder, const pending_upload& upload);
     void erase_pending(std::string_view folder, std::string_view key);
@@ -101,6 +108,7 @@ public:
   // All records of the folder, sorted by UID.
   std::vector<status_record> load(std::string_view folder) const;
   std::optional<flag_set> get_record(std::string_view folder, std::uint32_t uid) const;
+  std::optional<std::string> get_key(std::string_view folder, std::uint32_t uid) const;
   // The folder's journal of uploads not yet confirmed, sorted by key.
   std::vector<pending_upload> pending(std::string_view folder) const;
   // Every folder with anything stored, sorted by encoded key (length, then name).
@@ -117,6 +125,8 @@ public:
 private:
   status_db(std::filesystem::path dir, bool fsync);
   rocksdb::DB& db() const;
+  // Keeps level 0 (a table per writing run) from piling up; at close.
+  void compact_level0();
 
   std::filesystem::path dir_;
   bool fsync_;

@@ -5,6 +5,8 @@
 #include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <map>
 #include <cstdlib>
 
 using namespace oimap::storage;
@@ -50,6 +52,41 @@ TEST_CASE("folder metadata round-trips", "[status_db]") {
   db->write(b);
   CHECK(db->get_meta("INBOX") == m);
   CHECK(db->get_meta("Sent") == folder_meta{1, 2, 3, 4});
+
+  folder_meta keyed{7, 8, 9, 10, 11, 12, true};
+  b.set_meta("Drafts", keyed);
+  db->write(b);
+  CHECK(db->get_meta("Drafts") == keyed);
+  CHECK(db->get_meta("Drafts")->keys_recorded);
+  CHECK_FALSE(db->get_meta("Sent")->keys_recorded);
+}
+
+TEST_CASE("a message's local key is kept beside its record, and goes with it", "[status_db]") {
+  test::temp_dir tmp;
+  auto db = status_db::open(tmp.path(), true);
+  status_db::batch b;
+  const std::string key = "1700000000_0.123.host,U=5,FMD5=0123456789abcdef0123456789abcdef";
+  b.set_record("INBOX", {5, flag::seen});
+  b.set_key("INBOX", 5, key);
+  b.set_record("INBOX", {6, {}});
+  b.set_key("INBOX", 6, "other");
+  b.set_key("INBOX.Sent", 5, "elsewhere");
+  db->write(b);
+  CHECK(db->get_key("INBOX", 5) == key);
+  CHECK(db->get_key("INBOX.Sent", 5) == "elsewhere");
+  CHECK_FALSE(db->get_key("INBOX", 7));
+  // Keys are not records: loading a folder sees the records only.
+  CHECK(db->load("INBOX") == std::vector<status_record>{{5, flag::seen}, {6, {}}});
+
+  b.erase_record("INBOX", 5);
+  b.erase_key("INBOX", 6);
+  db->write(b);
+  CHECK_FALSE(db->get_key("INBOX", 5));
+  CHECK_FALSE(db->get_key("INBOX", 6));
+  CHECK(db->get_record("INBOX", 6));
+  b.erase_folder("INBOX.Sent");
+  db->write(b);
+  CHECK_FALSE(db->get_key("INBOX.Sent", 5));
 }
 
 TEST_CASE("pending uploads round-trip and are erased by key", "[status_db]") {
@@ -246,4 +283,52 @@ TEST_CASE("many writing sessions keep level 0 compacted at close", "[status_db]"
     tables += e.path().extension() == ".sst";
   CHECK(tables < 4); // each close flushes one; the one that makes four compacts them
   CHECK(status_db::open(dir, false)->load("INBOX").size() == 800);
+}
+
+TEST_CASE("small writing sessions after a big one merge their tables, the big one stays",
+          "[status_db]") {
+  test::temp_dir tmp;
+  const auto dir = tmp.path() / "status";
+  auto tables = [&] {
+    std::map<std::string, std::uintmax_t> out; // name -> size
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.path().extension() == ".sst")
+        out[e.path().filename().string()] = e.file_size();
+    return out;
+  };
+  {
+    // An initial sync, then enough small runs to have it all compacted once.
+    auto db = status_db::open(dir, false);
+    status_db::batch b;
+    for (std::uint32_t uid = 1; uid <= 20000; ++uid)
+      b.set_record("INBOX", {uid, flag::seen});
+    db->write(b);
+  }
+  for (std::uint32_t run = 0; run < 3; ++run) {
+    auto db = status_db::open(dir, false);
+    status_db::batch b;
+    b.set_record("INBOX", {20001 + run, {}});
+    db->write(b);
+  }
+  auto before = tables();
+  REQUIRE(before.size() == 1);
+  const std::string big = before.begin()->first;
+  // Runs changing a few records each: their tables merge among themselves,
+  // and the big table is not rewritten for them.
+  for (std::uint32_t run = 0; run < 9; ++run) {
+    auto db = status_db::open(dir, false);
+    status_db::batch b;
+    b.set_record("INBOX", {run + 1, flag::flagged});
+    db->write(b);
+    db->close();
+    auto now = tables();
+    CHECK(now.size() <= 4);
+    CHECK(now.count(big) == 1);
+  }
+  auto db = status_db::open(dir, false);
+  auto records = db->load("INBOX");
+  REQUIRE(records.size() == 20003);
+  CHECK(records[0].flags == flag_set(flag::flagged));
+  CHECK(records[8].flags == flag_set(flag::flagged));
+  CHECK(records[9].flags == flag_set(flag::seen));
 }
