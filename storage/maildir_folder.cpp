@@ -267,6 +267,34 @@ std::vector<local_entry> maildir_folder::scan(bool watch) {
   return out;
 }
 
+bool maildir_folder::watch_unscanned() {
+  std::lock_guard lock(mutex_);
+  files_.clear();
+  watch_locked();
+  return watching();
+}
+
+std::optional<local_entry> maildir_folder::locate(std::string_view key, flag_set flags) {
+  const bool windows = opts_.windows_compatible;
+  std::string info = std::string(key) + info_separator(windows) + "2," + flags.to_maildir();
+  const bool seen = flags.has(flag::seen);
+  const std::pair<bool, const std::string*> candidates[] = {
+      {!seen, &info}, {seen, &info}, {true, nullptr}};
+  const std::string bare(key);
+  for (const auto& [in_new, name] : candidates) {
+    location loc{in_new, name ? *name : bare};
+    struct stat st;
+    if (::stat(file_path(loc).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+      continue;
+    name_fields p = parse_name_fields(loc.filename, md5_, windows);
+    local_entry e{std::string(key), p.uid, p.flags, in_new, loc.filename};
+    std::lock_guard lock(mutex_);
+    files_.insert_or_assign(std::string(key), std::move(loc));
+    return e;
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 std::uint64_t mtime_ns(const std::filesystem::path& dir) {

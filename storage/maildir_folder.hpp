@@ -157,6 +157,16 @@ public:
   // kernel when it ends.
   std::vector<local_entry> scan(bool watch = false);
 
+  // Instead of a scan, for a folder known not to have changed since its last
+  // seal: forgets every file and starts watching (false if it cannot), so
+  // that the files found with locate() and the changes made from here on
+  // can be sealed without listing the folder.
+  bool watch_unscanned();
+  // Finds the file of a message by its key alone, where a sync names it
+  // (flags with S in cur/, else new/, "<key><sep>2,<flags>") or in new/
+  // under the bare key: a few stat calls, no listing. The file is then
+  // known to the operations below. nullopt when it is not there.
+  std::optional<local_entry> locate(std::string_view key, flag_set flags);
   // Starts a delivery: creates a tmp/ file with O_CREAT|O_EXCL, mode 0600.
   message_writer begin_message();
 

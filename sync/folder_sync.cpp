@@ -25,6 +25,10 @@ namespace {
 
 using storage::status_db;
 
+// Folders from this many messages on are watched while they sync (see
+// maildir_folder::scan), which also lets a sync skip their scan.
+constexpr std::uint32_t watch_threshold = 1000;
+
 // md5 of a byte stream, for recognising an upload after a crash.
 class md5_hasher {
 public:
@@ -189,6 +193,17 @@ private:
   void delete_local(const std::vector<local_delete>& dels);
   void delete_remote(const std::vector<uid_t>& uids);
   void apply_flags(const plan_result& p);
+  // The plan's input from what the server says changed (QRESYNC) and the
+  // recorded keys of those messages' files, without scanning the folder or
+  // loading its whole status. False when anything needed is not at hand:
+  // then the folder is scanned as usual.
+  bool snapshot_changes(const storage::folder_meta& meta,
+                        const protocol::session::resync& changes, plan_input& in);
+  // Records where the message's file is, unless the key names a duplicate.
+  void record_key(uid_t uid, std::string_view key) {
+    if (key.find('/') == std::string_view::npos)
+      batch_.set_key(pair_.status_name, uid, key);
+  }
   // Makes renames durable, then writes the status batch: S only ever
   // describes what is already on disk and on the server.
   void commit_status();
@@ -247,9 +262,19 @@ folder_result folder_run::run() {
     return result_;
 
   folder_->clean_tmp();
+  plan_input in;
+  in.remote_uidvalidity = info_.uidvalidity;
+  // Only the server changed, and it said what (QRESYNC): the messages it
+  // named are all there is to plan. A watch must vouch for the folder at the
+  // end, as nothing lists it, so this is for folders big enough to pay for
+  // one (see maildir_folder::scan).
+  const bool incremental = local_unchanged && resync && meta->keys_recorded
+                           && info_.exists >= watch_threshold && !opt_.plan.local_readonly
+                           && snapshot_changes(*meta, *resync, in);
+  bool first_sync = false;
+  if (!incremental) {
   auto S = status_.load(pair_.status_name);
-  // Watching pays for itself past a thousand files or so (see scan).
-  auto entries = folder_->scan(info_.exists >= 1000);
+  auto entries = folder_->scan(info_.exists >= watch_threshold);
 
   std::vector<local_message> L;
   L.reserve(entries.size());
@@ -261,8 +286,6 @@ folder_result folder_run::run() {
   entries.clear();
   entries.shrink_to_fit();
 
-  plan_input in;
-  in.remote_uidvalidity = info_.uidvalidity;
   // A stored UIDVALIDITY binds while local messages carry UIDs of the old
   // numbering. Once none do (the user moved the folder's messages away), the
   // old status describes nothing that exists: drop it and start afresh.
@@ -277,7 +300,7 @@ folder_result folder_run::run() {
   // With CONDSTORE, an unchanged HIGHESTMODSEQ/UIDNEXT/EXISTS means the server
   // still holds exactly what the status recorded: skip fetching its flags.
   std::vector<remote_message> R;
-  const bool first_sync = S.empty() && !local_has_uids && !in.stored_uidvalidity
+  first_sync = S.empty() && !local_has_uids && !in.stored_uidvalidity
                           && !opt_.plan.local_readonly
                           && status_.pending(pair_.status_name).empty();
   if (first_sync) {
@@ -311,6 +334,7 @@ folder_result folder_run::run() {
   for (const auto& s : S)
     in.status.push_back({s.uid, s.flags});
   S.clear();
+  }
 
   const plan_result p = plan(in, opt_.plan);
   if (p.uidvalidity_changed) {
@@ -333,6 +357,23 @@ folder_result folder_run::run() {
   result_.counts.to_copy = result_.counts.downloaded + p.download.size() + p.upload.size();
   report();
 
+  // Where each recorded message lives: for the new records, or, the first
+  // time a folder synced before keys were recorded is scanned, for all.
+  const bool record_all_keys = !incremental && !first_sync && !(meta && meta->keys_recorded);
+  if (record_all_keys || !p.status_set.empty()) {
+    std::unordered_map<uid_t, std::string_view> key_of;
+    for (const auto& l : in.local)
+      if (l.uid)
+        key_of.emplace(*l.uid, l.key);
+    if (record_all_keys) {
+      for (const auto& [uid, key] : key_of)
+        record_key(uid, key);
+    } else {
+      for (const auto& s : p.status_set)
+        if (auto it = key_of.find(s.uid); it != key_of.end())
+          record_key(s.uid, it->second);
+    }
+  }
   for (const auto& s : p.status_set)
     batch_.set_record(pair_.status_name, {s.uid, s.flags});
   for (auto uid : p.status_erase)
@@ -365,6 +406,7 @@ folder_result folder_run::run() {
   // status) and anyone else's; the server's value has moved on, so nothing
   // is skipped on the strength of it.
   m.highestmodseq = info_.highestmodseq;
+  m.keys_recorded = true;
   if (auto sealed = folder_->seal()) {
     m.local_new_mtime = sealed->new_ns;
     m.local_cur_mtime = sealed->cur_ns;
@@ -372,6 +414,54 @@ folder_result folder_run::run() {
   batch_.set_meta(pair_.status_name, m);
   commit_status();
   return result_;
+}
+
+bool folder_run::snapshot_changes(const storage::folder_meta& meta,
+                                  const protocol::session::resync& changes, plan_input& in) {
+  // The watch starts first, then the stamps are checked again: a change in
+  // between is either seen by the watch or moves the stamps.
+  if (!folder_->watch_unscanned() || !local_stamp_matches(*folder_, meta))
+    return false;
+  if (changes.vanished.size() > 100000 || !status_.pending(pair_.status_name).empty())
+    return false;
+  std::vector<remote_message> R;
+  std::vector<local_message> L;
+  std::vector<status_entry> S;
+  // A message the status knows: its record, and its file where the key says.
+  // nullopt: the record is there but its file cannot be found this way.
+  auto known = [&](uid_t uid) -> std::optional<bool> {
+    auto flags = status_.get_record(pair_.status_name, uid);
+    if (!flags)
+      return false;
+    auto key = status_.get_key(pair_.status_name, uid);
+    if (!key)
+      return std::nullopt;
+    auto file = folder_->locate(*key, *flags);
+    if (!file)
+      return std::nullopt;
+    S.push_back({uid, *flags});
+    L.push_back({std::move(file->key), uid, file->flags});
+    return true;
+  };
+  for (const auto& c : changes.changed) {
+    if (c.uid < meta.uidnext) {
+      auto k = known(c.uid);
+      if (!k || !*k)
+        return false; // a message the status should know, but does not fully
+    }
+    R.push_back({c.uid, c.flags});
+  }
+  for (auto uid : changes.vanished)
+    if (uid < meta.uidnext && !known(uid).has_value())
+      return false;
+  std::sort(R.begin(), R.end(),
+            [](const remote_message& a, const remote_message& b) { return a.uid < b.uid; });
+  std::sort(S.begin(), S.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
+  in.remote = std::move(R);
+  in.local = std::move(L);
+  in.status = std::move(S);
+  in.stored_uidvalidity = meta.uidvalidity;
+  return true;
 }
 
 std::vector<remote_message>
@@ -571,8 +661,9 @@ void folder_run::upload(const std::vector<local_message>& msgs) {
       ++result_.counts.uploaded;
       if (res.uid == 0)
         continue; // no UIDPLUS: the journal finds it by content next run
-      folder_->set_uid(m.key, res.uid);
+      const std::string key = folder_->set_uid(m.key, res.uid);
       batch_.set_record(pair_.status_name, {res.uid, m.flags});
+      record_key(res.uid, key);
       batch_.erase_pending(pair_.status_name, m.key);
     }
     commit_status();
@@ -608,8 +699,10 @@ void folder_run::delete_remote(const std::vector<uid_t>& uids) {
     for (auto uid : uids)
       batch_.erase_record(pair_.status_name, uid);
   else
-    for (auto uid : uids)
+    for (auto uid : uids) {
       batch_.set_record(pair_.status_name, {uid, storage::flag::trashed});
+      batch_.erase_key(pair_.status_name, uid);
+    }
   result_.counts.deleted_remote += uids.size();
 }
 
@@ -685,6 +778,7 @@ std::vector<stored_message> commit_batch(storage::maildir_folder& folder,
   for (std::size_t i = 0; i < keys.size(); ++i) {
     stored[i].key = std::move(keys[i]);
     records.set_record(status_name, {stored[i].uid, stored[i].flags});
+    records.set_key(status_name, stored[i].uid, stored[i].key);
   }
   write_status(records);
   return stored;

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -722,6 +723,51 @@ TEST_CASE("server changes come with the QRESYNC SELECT, expunges as VANISHED; no
   CHECK(full_listings(r.err) == 0);
   require_same(env, "INBOX");
   CHECK(maildir_messages(env.local_folder("INBOX")).size() == 6);
+}
+
+TEST_CASE("only the server changed a big folder: its changes are applied without a scan",
+          "[integration]") {
+  sync_env env;
+  env.server().fill("alice", "folders=1,messages=1100,seed=5");
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  require_same(env, "INBOX");
+
+  auto& s = env.imap();
+  REQUIRE(s.command("SELECT INBOX").ok());
+  REQUIRE(s.command("UID STORE 3 +FLAGS (\\Flagged)").ok());
+  REQUIRE(s.command("UID STORE 10 -FLAGS (\\Seen)").ok());
+  REQUIRE(s.command("UID STORE 20 +FLAGS (\\Deleted)").ok());
+  REQUIRE(s.command("EXPUNGE").ok());
+  REQUIRE(s.append("INBOX", make_message("fresh", "new on the server\r\n"), "\\Seen").ok());
+  env.close_imap();
+
+  // A file the sync cannot know of without listing the folder: dropped in,
+  // with the directory's stamp put back as the last sync sealed it.
+  const fs::path new_dir = env.local_folder("INBOX") / "new";
+  struct stat sealed {};
+  REQUIRE(::stat(new_dir.c_str(), &sealed) == 0);
+  write_file(new_dir / "1700000000.foreign.host", lf(make_message("foreign", "hidden\r\n")));
+  const struct timespec times[2] = {{0, UTIME_OMIT}, sealed.st_mtim};
+  REQUIRE(::utimensat(AT_FDCWD, new_dir.c_str(), times, 0) == 0);
+
+  auto r = env.oimap({"-o"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  // Every server change arrived; the hidden file was not seen, so not uploaded.
+  auto server = maildir_messages(env.server_folder("INBOX"));
+  auto local = maildir_messages(env.local_folder("INBOX"));
+  CHECK(server.size() == 1100);
+  REQUIRE(local.size() == 1101);
+  std::erase_if(local, [](const message_view& m) {
+    return m.body.find("hidden") != std::string::npos;
+  });
+  CHECK(local == server);
+
+  // Once the folder's stamp moves, the next sync lists it and takes the file up.
+  REQUIRE(::utimensat(AT_FDCWD, new_dir.c_str(), nullptr, 0) == 0);
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  require_same(env, "INBOX");
+  CHECK(maildir_messages(env.server_folder("INBOX")).size() == 1101);
 }
 
 TEST_CASE("expunge = no: a local deletion only flags \\Deleted, and stays done", "[integration]") {

@@ -364,6 +364,60 @@ TEST_CASE("seal vouches for our own changes from the watch, and catches anyone e
   }
 }
 
+TEST_CASE("locate finds a message by key where a sync puts it, without a scan",
+          "[maildir][locate]") {
+  fixture f;
+  std::string seen = f.deliver("Subject: a\r\n\r\nx\r\n", 1, flag_set(flag::seen) | flag::flagged);
+  std::string unseen = f.deliver("Subject: b\r\n\r\ny\r\n", 2, flag::replied);
+  // A bare name in new/, as a delivery agent leaves it.
+  std::ofstream(f.dir("new") / "1700000000.bare.host") << "Subject: c\n\nz\n";
+  auto fresh = std::make_unique<maildir_folder>(f.folder->path(), "INBOX.Sent", maildir_options{});
+
+  auto a = fresh->locate(seen, flag_set(flag::seen) | flag::flagged);
+  REQUIRE(a);
+  CHECK_FALSE(a->in_new);
+  CHECK(a->uid == 1u);
+  CHECK(a->flags == (flag_set(flag::seen) | flag::flagged));
+  auto b = fresh->locate(unseen, flag::replied);
+  REQUIRE(b);
+  CHECK(b->in_new);
+  CHECK(fresh->locate("1700000000.bare.host", {}));
+  // Flags other than the file's: not where the key and flags say.
+  CHECK_FALSE(fresh->locate(unseen, flag::flagged));
+  CHECK_FALSE(fresh->locate("no-such-key", {}));
+
+  // Located files are known to the operations, e.g. a flag change.
+  fresh->set_flags(unseen, flag::seen);
+  auto c = fresh->locate(unseen, flag::seen);
+  REQUIRE(c);
+  CHECK_FALSE(c->in_new);
+}
+
+TEST_CASE("a folder watched unscanned seals after our own changes", "[maildir][seal]") {
+  fixture f;
+  std::string a = f.deliver("Subject: a\r\n\r\nx\r\n", 1, flag::seen);
+  f.deliver("Subject: b\r\n\r\ny\r\n", 2, {});
+  f.folder->scan();
+  REQUIRE(f.folder->seal());
+
+  auto fresh = f.store.open("INBOX.Sent");
+  REQUIRE(fresh->watch_unscanned());
+  REQUIRE(fresh->locate(a, flag::seen));
+  fresh->set_flags(a, flag_set(flag::seen) | flag::flagged);
+  message_writer w = fresh->begin_message();
+  w.write("Subject: c\r\n\r\nz\r\n");
+  w.commit(3, {});
+  SECTION("ours only") {
+    auto sealed = fresh->seal();
+    REQUIRE(sealed);
+    CHECK(fresh->stamp() == *sealed);
+  }
+  SECTION("and a file of someone else's") {
+    std::ofstream(f.dir("new") / "1700000001.foreign.host") << "Subject: d\n\nw\n";
+    CHECK_FALSE(fresh->seal());
+  }
+}
+
 TEST_CASE("staged messages become durable and placed in one batch", "[maildir][stage]") {
   for (bool fsync : {true, false}) {
     DYNAMIC_SECTION("fsync " << fsync) {
