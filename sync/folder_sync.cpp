@@ -193,6 +193,15 @@ private:
   void delete_local(const std::vector<local_delete>& dels);
   void delete_remote(const std::vector<uid_t>& uids);
   void apply_flags(const plan_result& p);
+  // After EXAMINE: SELECT again, read-write, for STORE and EXPUNGE.
+  void select_for_writing() {
+    auto again = remote_.select(pair_.remote_name, false);
+    examined_ = false;
+    if (again.uidvalidity != info_.uidvalidity)
+      throw protocol::imap_error(protocol::error_kind::no,
+                                 "folder '" + pair_.remote_name
+                                     + "' changed its UIDVALIDITY during the sync; run again");
+  }
   // The plan's input from what the server says changed (QRESYNC) and the
   // recorded keys of those messages' files, without scanning the folder or
   // loading its whole status. False when anything needed is not at hand:
@@ -230,6 +239,7 @@ private:
   std::unique_ptr<storage::maildir_folder> folder_;
   status_db::batch batch_;
   protocol::mailbox_info info_{};
+  bool examined_ = false; // selected read-only, though the server is writable
   folder_result result_;
 };
 
@@ -246,15 +256,19 @@ folder_result folder_run::run() {
 
   // With QRESYNC the SELECT itself reports what changed and vanished since
   // the recorded state: no separate round trip for flags.
+  // The Maildir is as the last sync sealed it, so most likely nothing goes
+  // to the server: EXAMINE spares the server a read-write SELECT's work
+  // (\Recent, index write-back), and the plan reselects if it must write.
+  examined_ = local_unchanged && !readonly;
   std::optional<protocol::session::resync> resync;
   if (remote_.has_qresync() && meta && meta->highestmodseq != 0 && !readonly) {
     resync.emplace();
-    info_ = remote_.select_qresync(pair_.remote_name, readonly, meta->uidvalidity,
+    info_ = remote_.select_qresync(pair_.remote_name, readonly || examined_, meta->uidvalidity,
                                    meta->highestmodseq, *resync);
     if (info_.uidvalidity != meta->uidvalidity || !resync->complete)
       resync.reset();
   } else {
-    info_ = remote_.select(pair_.remote_name, readonly);
+    info_ = remote_.select(pair_.remote_name, readonly || examined_);
   }
   const bool remote_unchanged = remote_matches(
       meta, {info_.uidvalidity, info_.uidnext, info_.exists, info_.highestmodseq}, readonly);
@@ -379,6 +393,8 @@ folder_result folder_run::run() {
   for (auto uid : p.status_erase)
     batch_.erase_record(pair_.status_name, uid);
 
+  if (examined_ && (!p.set_remote_flags.empty() || !p.delete_remote.empty()))
+    select_for_writing();
   apply_flags(p);
   commit_status();
   if (!stopping())
