@@ -50,6 +50,43 @@ ui::ui_event event(ui::ui_event::kind k, const std::string& account, std::string
   return e;
 }
 
+// From this many folders on, the STATUS round is shared by two connections:
+// a server answers each connection in its own process, and after a change
+// STATUS costs it a few ms per folder, more than a second login.
+constexpr std::size_t split_status_from = 16;
+
+session_lease checkout(caf::actor_system& sys, const folder_job& proto) {
+  caf::scoped_actor self{sys, true};
+  session_lease lease;
+  std::string err;
+  self->request(proto.pool, caf::infinite, checkout_atom::value)
+      .receive([&](session_lease l) { lease = std::move(l); },
+               [&](caf::error& e) { err = sys.render(e); });
+  if (!err.empty())
+    throw std::runtime_error("no connection: " + err);
+  return lease;
+}
+
+void checkin(caf::actor_system& sys, const folder_job& proto, session_lease lease) {
+  caf::scoped_actor self{sys, true};
+  self->send(proto.pool, checkin_atom::value, std::move(lease));
+}
+
+// A second logged-in connection for the setup, or none if it cannot be had
+// (the first one reports what is wrong with the server, if anything).
+std::optional<session_lease> second_connection(caf::actor_system& sys, const folder_job& proto) {
+  session_lease lease;
+  try {
+    lease = checkout(sys, proto);
+    if (!lease.session)
+      lease.session = open_session(proto);
+    return lease;
+  } catch (...) {
+    checkin(sys, proto, session_lease{});
+    return std::nullopt;
+  }
+}
+
 // Blocking part of the setup, run on the setup actor's own thread.
 account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
   auto out = std::make_shared<account_setup>();
@@ -69,15 +106,26 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
     mo.fsync = settings.general.fsync;
     mo.windows_compatible = account.maildir_windows_compatible;
     out->local = std::make_shared<storage::maildir_store>(md->localfolders, md->sep, mo);
+    const auto local_folders = out->local->list_folders();
+    // Many folders (as the last sync left them): the second connection logs
+    // in while the first lists the folders.
+    const auto* imap = settings.remote(account).imap();
+    std::future<std::optional<session_lease>> second;
+    if (imap && imap->maxconnections >= 2 && local_folders.size() >= split_status_from)
+      second = std::async(std::launch::async, [&sys, &proto] { return second_connection(sys, proto); });
+    // Whatever happens below, a second connection goes back to the pool.
+    struct give_back {
+      caf::actor_system& sys;
+      const folder_job& proto;
+      std::future<std::optional<session_lease>>& second;
+      ~give_back() {
+        if (second.valid())
+          if (auto l = second.get())
+            checkin(sys, proto, std::move(*l));
+      }
+    } give_back_second{sys, proto, second};
 
-    caf::scoped_actor self{sys, true};
-    session_lease lease;
-    std::string err;
-    self->request(proto.pool, caf::infinite, checkout_atom::value)
-        .receive([&](session_lease l) { lease = std::move(l); },
-                 [&](caf::error& e) { err = sys.render(e); });
-    if (!err.empty())
-      throw std::runtime_error("no connection: " + err);
+    session_lease lease = checkout(sys, proto);
     try {
       if (!lease.session)
         lease.session = open_session(proto);
@@ -96,7 +144,7 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
       fo.local_readonly = local_repo.readonly;
       fo.remote_readonly = settings.remote(account).readonly;
       fo.only = ctx.only_folders;
-      auto tree = sync::pair_folders(remote, out->local->list_folders(), fo);
+      auto tree = sync::pair_folders(remote, local_folders, fo);
       for (const auto& name : tree.create_remote) {
         lease.session->create(name);
         out->notes.push_back("created folder '" + name + "' on the server");
@@ -112,8 +160,32 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
         std::vector<std::string> names;
         for (const auto& p : out->pairs)
           names.push_back(p.remote_name);
+        std::vector<protocol::status_result> statuses;
+        std::optional<session_lease> helper;
+        if (second.valid() && names.size() >= split_status_from)
+          helper = second.get();
+        try {
+          if (helper && helper->session->has_condstore()) {
+            // Half each, at the same time.
+            std::vector<std::string> back(names.begin() + names.size() / 2, names.end());
+            names.resize(names.size() / 2);
+            auto other = std::async(std::launch::async,
+                                    [&] { return helper->session->status_many(back); });
+            statuses = lease.session->status_many(names);
+            auto rest = other.get();
+            std::move(rest.begin(), rest.end(), std::back_inserter(statuses));
+          } else {
+            statuses = lease.session->status_many(names);
+          }
+        } catch (...) {
+          if (helper)
+            checkin(sys, proto, session_lease{}); // whichever failed, neither is trusted
+          throw;
+        }
+        if (helper)
+          checkin(sys, proto, std::move(*helper));
         std::map<std::string, sync::remote_snapshot> by_name;
-        for (const auto& st : lease.session->status_many(names))
+        for (const auto& st : statuses)
           if (st.ok)
             by_name[st.mailbox] = {st.info.uidvalidity, st.info.uidnext, st.info.exists,
                                    st.info.highestmodseq};
@@ -142,10 +214,10 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
       if (!out->status)
         out->status = status_opening.get();
     } catch (...) {
-      self->send(proto.pool, checkin_atom::value, session_lease{});
+      checkin(sys, proto, session_lease{});
       throw;
     }
-    self->send(proto.pool, checkin_atom::value, std::move(lease));
+    checkin(sys, proto, std::move(lease));
   } catch (const std::exception& e) {
     out->error = e.what();
     if (out->status) {

@@ -770,6 +770,73 @@ TEST_CASE("only the server changed a big folder: its changes are applied without
   CHECK(maildir_messages(env.server_folder("INBOX")).size() == 1101);
 }
 
+TEST_CASE("a folder examined as unchanged is selected again when a change must go up",
+          "[integration]") {
+  sync_env env;
+  auto& imap = env.imap();
+  for (int i = 1; i <= 3; ++i)
+    REQUIRE(imap.append("INBOX", make_message("m" + std::to_string(i), "x\r\n")).ok());
+  env.close_imap();
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+
+  // A flag change made here, behind the stamp the last sync sealed: the
+  // sync takes the folder for unchanged (EXAMINE), yet its scan finds the
+  // change, which must reach the server.
+  const fs::path folder = env.local_folder("INBOX");
+  struct stat sealed_new {}, sealed_cur {};
+  REQUIRE(::stat((folder / "new").c_str(), &sealed_new) == 0);
+  REQUIRE(::stat((folder / "cur").c_str(), &sealed_cur) == 0);
+  auto files = maildir_files(folder);
+  REQUIRE(files.size() == 3);
+  const fs::path from = files.begin()->second;
+  fs::rename(from, folder / "cur" / (from.filename().string() + "S"));
+  const struct timespec new_times[2] = {{0, UTIME_OMIT}, sealed_new.st_mtim};
+  const struct timespec cur_times[2] = {{0, UTIME_OMIT}, sealed_cur.st_mtim};
+  REQUIRE(::utimensat(AT_FDCWD, (folder / "new").c_str(), new_times, 0) == 0);
+  REQUIRE(::utimensat(AT_FDCWD, (folder / "cur").c_str(), cur_times, 0) == 0);
+  // And one on the server, so that the folder is synced at all.
+  auto& s = env.imap();
+  REQUIRE(s.command("SELECT INBOX").ok());
+  REQUIRE(s.command("UID STORE 3 +FLAGS (\\Flagged)").ok());
+  env.close_imap();
+
+  auto r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.err.substr(0, 4000));
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("EXAMINE INBOX") != std::string::npos);
+  CHECK(r.err.find("SELECT INBOX") != std::string::npos);
+  require_same(env, "INBOX");
+}
+
+TEST_CASE("many folders: the STATUS round is shared by two connections", "[integration]") {
+  sync_env env;
+  env.write_config("maxconnections = 3\n");
+  env.server().fill("alice", "folders=20,messages=2,seed=9");
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+
+  REQUIRE(env.imap().append("INBOX", make_message("late", "new\r\n")).ok());
+  env.close_imap();
+  auto r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.err.substr(0, 6000));
+  REQUIRE(r.exit_code == 0);
+  auto count = [&](const std::string& what, std::size_t until = std::string::npos) {
+    std::size_t n = 0;
+    for (std::size_t pos = 0; (pos = r.err.find(what, pos)) < until; ++pos)
+      ++n;
+    return n;
+  };
+  // Both connections logged in before the answers to STATUS came, each
+  // folder was asked about once, and only the changed one was synced.
+  const auto first_answer = r.err.find("* STATUS ");
+  REQUIRE(first_answer != std::string::npos);
+  CHECK(count("AUTHENTICATE PLAIN", first_answer) == 2);
+  CHECK(count(" STATUS ") - count("* STATUS ") == 20);
+  CHECK(count("* STATUS ") == 20);
+  CHECK(count(" SELECT ") + count(" EXAMINE ") == 1);
+  for (const auto& e : fs::directory_iterator(env.local_root()))
+    require_same(env, e.path().filename().string());
+}
+
 TEST_CASE("expunge = no: a local deletion only flags \\Deleted, and stays done", "[integration]") {
   sync_env env;
   env.write_config("expunge = no\n");
