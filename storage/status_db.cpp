@@ -401,7 +401,11 @@ std::optional<folder_meta> status_db::get_meta(std::string_view folder) const {
   }
   if (!r.at_end()) // written since the keys are recorded
     m.keys_recorded = r.varint() != 0;
-  r.end();
+  // Fields a later oimap may add come after these, as varints: skipped, so
+  // that going back a version keeps working (that version rewrites the
+  // record without them, which is what the later one expects of it).
+  while (!r.at_end())
+    r.varint();
   return m;
 }
 

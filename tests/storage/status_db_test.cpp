@@ -5,6 +5,7 @@
 #include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
+#include <rocksdb/db.h>
 #include <algorithm>
 #include <map>
 #include <cstdlib>
@@ -59,6 +60,32 @@ TEST_CASE("folder metadata round-trips", "[status_db]") {
   CHECK(db->get_meta("Drafts") == keyed);
   CHECK(db->get_meta("Drafts")->keys_recorded);
   CHECK_FALSE(db->get_meta("Sent")->keys_recorded);
+}
+
+TEST_CASE("folder metadata from a later version, with fields added at its end, still reads",
+          "[status_db]") {
+  test::temp_dir tmp;
+  {
+    auto db = status_db::open(tmp.path(), true);
+    status_db::batch b;
+    b.set_meta("INBOX", {1, 2, 3, 4, 5, 6, true});
+    db->write(b);
+  }
+  {
+    // What a later oimap would write: the same record plus two varints.
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Options o;
+    REQUIRE(rocksdb::DB::Open(o, tmp.path().string(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    const std::string key = std::string("\0\0\0\5INBOXm", 10);
+    std::string value;
+    REQUIRE(db->Get(rocksdb::ReadOptions(), key, &value).ok());
+    value += "\x81\x01\x07";
+    REQUIRE(db->Put(rocksdb::WriteOptions(), key, value).ok());
+    REQUIRE(db->Close().ok());
+  }
+  auto db = status_db::open(tmp.path(), true);
+  CHECK(db->get_meta("INBOX") == folder_meta{1, 2, 3, 4, 5, 6, true});
 }
 
 TEST_CASE("a message's local key is kept beside its record, and goes with it", "[status_db]") {
