@@ -104,6 +104,39 @@ void require_same(sync_env& env, const std::string& folder, char sep = '.') {
   REQUIRE(server == local);
 }
 
+// n messages m1..mn in INBOX on the server, then a first sync.
+void seed_inbox_and_sync(sync_env& env, int n) {
+  auto& imap = env.imap();
+  for (int i = 1; i <= n; ++i)
+    REQUIRE(imap.append("INBOX", make_message("m" + std::to_string(i), "x\r\n")).ok());
+  env.close_imap();
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+}
+
+// The mtimes of a local folder's new/ and cur/, to put back after a change
+// made behind the sync's back (the stamps it sealed then vouch for it).
+class folder_stamps {
+public:
+  explicit folder_stamps(const fs::path& folder) : folder_(folder) {
+    for (int i = 0; i < 2; ++i) {
+      struct stat st {};
+      REQUIRE(::stat((folder_ / subdirs[i]).c_str(), &st) == 0);
+      mtimes_[i] = st.st_mtim;
+    }
+  }
+  void restore() const {
+    for (int i = 0; i < 2; ++i) {
+      const struct timespec times[2] = {{0, UTIME_OMIT}, mtimes_[i]};
+      REQUIRE(::utimensat(AT_FDCWD, (folder_ / subdirs[i]).c_str(), times, 0) == 0);
+    }
+  }
+
+private:
+  static constexpr const char* subdirs[2] = {"new", "cur"};
+  fs::path folder_;
+  struct timespec mtimes_[2] {};
+};
+
 void seed_nested(sync_env& env) {
   auto& imap = env.imap();
   REQUIRE(imap.command("CREATE Work").ok());
@@ -680,11 +713,7 @@ TEST_CASE("an unchanged folder is skipped without SELECT; a change right after i
 TEST_CASE("server changes come with the QRESYNC SELECT, expunges as VANISHED; no flag listing",
           "[integration]") {
   sync_env env;
-  auto& imap = env.imap();
-  for (int i = 1; i <= 6; ++i)
-    REQUIRE(imap.append("INBOX", make_message("m" + std::to_string(i), "x\r\n")).ok());
-  env.close_imap();
-  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  seed_inbox_and_sync(env, 6);
 
   // Listing every flag would be "UID FETCH 1:* (UID FLAGS...)" without CHANGEDSINCE.
   auto full_listings = [](const std::string& trace) {
@@ -744,11 +773,9 @@ TEST_CASE("only the server changed a big folder: its changes are applied without
   // A file the sync cannot know of without listing the folder: dropped in,
   // with the directory's stamp put back as the last sync sealed it.
   const fs::path new_dir = env.local_folder("INBOX") / "new";
-  struct stat sealed {};
-  REQUIRE(::stat(new_dir.c_str(), &sealed) == 0);
+  folder_stamps sealed(env.local_folder("INBOX"));
   write_file(new_dir / "1700000000.foreign.host", lf(make_message("foreign", "hidden\r\n")));
-  const struct timespec times[2] = {{0, UTIME_OMIT}, sealed.st_mtim};
-  REQUIRE(::utimensat(AT_FDCWD, new_dir.c_str(), times, 0) == 0);
+  sealed.restore();
 
   auto r = env.oimap({"-o"});
   INFO(r.err);
@@ -773,27 +800,18 @@ TEST_CASE("only the server changed a big folder: its changes are applied without
 TEST_CASE("a folder examined as unchanged is selected again when a change must go up",
           "[integration]") {
   sync_env env;
-  auto& imap = env.imap();
-  for (int i = 1; i <= 3; ++i)
-    REQUIRE(imap.append("INBOX", make_message("m" + std::to_string(i), "x\r\n")).ok());
-  env.close_imap();
-  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  seed_inbox_and_sync(env, 3);
 
   // A flag change made here, behind the stamp the last sync sealed: the
   // sync takes the folder for unchanged (EXAMINE), yet its scan finds the
   // change, which must reach the server.
   const fs::path folder = env.local_folder("INBOX");
-  struct stat sealed_new {}, sealed_cur {};
-  REQUIRE(::stat((folder / "new").c_str(), &sealed_new) == 0);
-  REQUIRE(::stat((folder / "cur").c_str(), &sealed_cur) == 0);
+  folder_stamps sealed(folder);
   auto files = maildir_files(folder);
   REQUIRE(files.size() == 3);
   const fs::path from = files.begin()->second;
   fs::rename(from, folder / "cur" / (from.filename().string() + "S"));
-  const struct timespec new_times[2] = {{0, UTIME_OMIT}, sealed_new.st_mtim};
-  const struct timespec cur_times[2] = {{0, UTIME_OMIT}, sealed_cur.st_mtim};
-  REQUIRE(::utimensat(AT_FDCWD, (folder / "new").c_str(), new_times, 0) == 0);
-  REQUIRE(::utimensat(AT_FDCWD, (folder / "cur").c_str(), cur_times, 0) == 0);
+  sealed.restore();
   // And one on the server, so that the folder is synced at all.
   auto& s = env.imap();
   REQUIRE(s.command("SELECT INBOX").ok());
