@@ -249,13 +249,18 @@ class Bench:
         for p in r.get("problems", [])[:6]:
             log(f"      {p}")
 
-    def wire_limit(self, rep, record=True):
+    def wire_limit(self, rep, record=True, status_only=False):
+        """The wire limit (a), or with status_only the no-change floor (b):
+        the same client asking only LIST and STATUS, right after its full
+        download, as a tool's (b) comes right after its (a)."""
         a = self.args
         argv = [a.wire_limit, "--port", str(self.server.port),
                 "--connections", str(a.wire_connections)]
+        if status_only:
+            argv.append("--status")
         for user, pw in self.wire_users:
             argv += ["--account", f"{user}:{pw}"]
-        logp = os.path.join(self.logs, f"wire-limit-r{rep}.log")
+        logp = os.path.join(self.logs, f"{'no-change-floor' if status_only else 'wire-limit'}-r{rep}.log")
         self.server.wait_idle()
         res = measure.timed(argv, logp, timeout=a.timeout)
         problems = []
@@ -265,10 +270,14 @@ class Bench:
                 reported = json.loads(f.read().strip().splitlines()[-1])
         except (ValueError, IndexError, OSError):
             problems.append("wire_limit printed no result: " + measure.tail(logp))
-        want = self.corpus_messages * a.accounts
+        want = 0 if status_only else self.corpus_messages * a.accounts
         if reported and reported.get("messages") != want:
             problems.append(f"wire limit fetched {reported.get('messages')} messages, expected {want}")
-        res.update(repeat=rep, tool="wire limit", kind="wire", fsync=None, scenario="a",
+        if status_only and reported and reported.get("folders") != len(self.pristine) * a.accounts:
+            problems.append(f"no-change floor asked about {reported.get('folders')} folders, "
+                            f"expected {len(self.pristine) * a.accounts}")
+        res.update(repeat=rep, tool="no-change floor" if status_only else "wire limit",
+                   kind="wire", fsync=None, scenario="b" if status_only else "a",
                    messages=reported.get("messages", 0), bytes=reported.get("bytes", 0),
                    scale=1.0, problems=problems,
                    verified=res["exit"] == 0 and not problems, log=os.path.relpath(logp, self.out))
@@ -370,6 +379,8 @@ class Bench:
             for rep in range(1, a.repeats + 1):
                 log(f"repeat {rep}/{a.repeats}")
                 self.wire_limit(rep)
+                if "b" in a.scenarios:
+                    self.wire_limit(rep, status_only=True)
                 for ti, tool in enumerate(self.tools):
                     self.chain(ti, tool, rep)
         finally:

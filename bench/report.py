@@ -21,7 +21,7 @@ def summarize(runs, scenarios, show_fsync):
     rows = []
     for scen in scenarios:
         keys = [k for k in order if k[0] == scen]
-        keys.sort(key=lambda k: 0 if k[1] == "wire limit" else 1)
+        keys.sort(key=lambda k: 0 if k[1] in ("wire limit", "no-change floor") else 1)
         for key in keys:
             rs = groups[key]
             r0 = rs[0]
@@ -106,7 +106,9 @@ def markdown(meta, rows, runs, scenarios):
         "msgs/s and MB/s: messages and bytes (as the server counts them, CRLF) the scenario "
         "moves — all of them in (a), the 1% new ones in (c) and (d); none in (b) (—).",
         "× wire limit: the bench's own C++ client streaming UID FETCH 1:* BODY.PEEK[] of every "
-        "folder and discarding it (the floor); only defined for a full download (a).",
+        "folder and discarding it (the floor of a full download, a); in (b), the same client "
+        "right after that download, only logging in, listing the folders and asking one STATUS "
+        "(MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ) each, pipelined (the no-change floor).",
         "verified: after every run each account's local Maildir and the server's Maildir are "
         "compared with the expected state message by message (Message-ID, whole message modulo "
         "CRLF/LF, flags D F P R S T); for mbsync the X-TUID header it adds to messages it "

@@ -1,8 +1,13 @@
 // wire_limit: the floor for a full download — logs in and streams
 // `UID FETCH 1:* BODY.PEEK[]` of every folder, discarding the bytes.
 //
-//   wire_limit --port N [--host 127.0.0.1] [--connections C]
+//   wire_limit --port N [--host 127.0.0.1] [--connections C] [--status]
 //              --account USER:PASSWORD [--account ...]
+//
+// With --status it measures the floor of a no-change resync instead: per
+// account, log in, LIST, one pipelined STATUS (MESSAGES UIDNEXT UIDVALIDITY
+// HIGHESTMODSEQ) per folder, LOGOUT — the least a client must ask to know
+// that nothing changed on the server (with CONDSTORE). Phase 2 is skipped.
 //
 // Phase 1: C threads log in to the accounts (each once) and LIST their
 // folders; those connections are kept for phase 2. Phase 2: C threads, each
@@ -221,6 +226,7 @@ int main(int argc, char** argv) {
   std::string host = "127.0.0.1";
   int port = 0;
   int connections = 1;
+  bool status_only = false;
   std::vector<account> accounts;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -231,6 +237,7 @@ int main(int argc, char** argv) {
     if (a == "--host") host = value();
     else if (a == "--port") port = std::atoi(value().c_str());
     else if (a == "--connections") connections = std::max(1, std::atoi(value().c_str()));
+    else if (a == "--status") status_only = true;
     else if (a == "--account") {
       std::string v = value();
       size_t colon = v.find(':');
@@ -260,6 +267,20 @@ int main(int argc, char** argv) {
         std::vector<std::string> names;
         std::string r = c->until_tagged(tag, &names);
         if (r.rfind("OK", 0) != 0) die("LIST failed: " + r);
+        if (status_only) {
+          std::string batch, last;
+          for (const auto& n : names) {
+            last = c->next_tag();
+            batch += last + " STATUS " + quoted(n) + " (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)\r\n";
+          }
+          std::string bye = c->next_tag();
+          c->send(batch + bye + " LOGOUT\r\n");
+          r = c->until_tagged(bye);
+          if (r.rfind("OK", 0) != 0) die("LOGOUT failed: " + r);
+          std::lock_guard lock(mutex);
+          listed[ai] = std::move(names);
+          continue;
+        }
         std::lock_guard lock(mutex);
         listed[ai] = std::move(names);
         idle[ai].push_back(std::move(c));
@@ -272,6 +293,13 @@ int main(int argc, char** argv) {
   std::vector<job> jobs;
   for (size_t ai = 0; ai < accounts.size(); ++ai)
     for (auto& f : listed[ai]) jobs.push_back({ai, f});
+  if (status_only) {
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("{\"messages\": 0, \"bytes\": 0, \"folders\": %zu, \"accounts\": %zu, "
+                "\"connections\": %d, \"seconds\": %.6f}\n",
+                jobs.size(), accounts.size(), connections, seconds);
+    return 0;
+  }
 
   // Phase 2: C workers drain the job queue.
   std::atomic<size_t> next{0};
