@@ -362,8 +362,8 @@ std::size_t maildir_folder::clean_tmp(std::chrono::seconds max_age) {
   return removed;
 }
 
-dir_stamp maildir_folder::stamp() const {
-  return {mtime_ns(dir_ / "new"), mtime_ns(dir_ / "cur")};
+dir_stamp maildir_folder::stamp_at(const std::filesystem::path& dir) {
+  return {mtime_ns(dir / "new"), mtime_ns(dir / "cur")};
 }
 
 std::optional<dir_stamp> maildir_folder::seal() {

@@ -195,7 +195,9 @@ public:
   std::size_t clean_tmp(std::chrono::seconds max_age = std::chrono::hours(36));
 
   // The current mtimes of new/ and cur/ (two stat calls).
-  dir_stamp stamp() const;
+  dir_stamp stamp() const { return stamp_at(dir_); }
+  // The same for the folder in dir, without opening it.
+  static dir_stamp stamp_at(const std::filesystem::path& dir);
 
   // Marks new/ and cur/ so that any later change to them shows in their
   // mtime, then checks that they hold exactly the files this object knows

@@ -154,12 +154,10 @@ private:
 };
 
 // The Maildir's new/ and cur/ still carry the stamps the last sync sealed.
-bool local_stamp_matches(const storage::maildir_folder& folder,
+bool local_stamp_matches(const storage::dir_stamp& stamp,
                          const std::optional<storage::folder_meta>& meta) {
-  if (!meta || meta->local_new_mtime == 0)
-    return false;
-  const auto stamp = folder.stamp();
-  return meta->local_new_mtime == stamp.new_ns && meta->local_cur_mtime == stamp.cur_ns;
+  return meta && meta->local_new_mtime != 0 && meta->local_new_mtime == stamp.new_ns
+         && meta->local_cur_mtime == stamp.cur_ns;
 }
 
 // With CONDSTORE, the same HIGHESTMODSEQ, UIDNEXT and message count mean the
@@ -249,7 +247,7 @@ folder_result folder_run::run() {
   const auto meta = status_.get_meta(pair_.status_name);
 
   // Nothing changed since the last sync on either side (see folder_unchanged).
-  const bool local_unchanged = local_stamp_matches(*folder_, meta);
+  const bool local_unchanged = local_stamp_matches(folder_->stamp(), meta);
   if (local_unchanged && pair_.remote_status
       && remote_matches(meta, *pair_.remote_status, readonly))
     return result_;
@@ -436,7 +434,7 @@ bool folder_run::snapshot_changes(const storage::folder_meta& meta,
                                   const protocol::session::resync& changes, plan_input& in) {
   // The watch starts first, then the stamps are checked again: a change in
   // between is either seen by the watch or moves the stamps.
-  if (!folder_->watch_unscanned() || !local_stamp_matches(*folder_, meta))
+  if (!folder_->watch_unscanned() || !local_stamp_matches(folder_->stamp(), meta))
     return false;
   if (changes.vanished.size() > 100000 || !status_.pending(pair_.status_name).empty())
     return false;
@@ -777,7 +775,10 @@ bool folder_unchanged(const storage::maildir_store& local, const storage::status
   const auto meta = status.get_meta(pair.status_name);
   if (!remote_matches(meta, *pair.remote_status, remote_readonly))
     return false;
-  return local_stamp_matches(*local.open(pair.local_name), meta);
+  // Two stat calls, without opening the folder (which would compute its
+  // FMD5: OpenSSL's first digest loads its configuration, ~1 ms).
+  return local_stamp_matches(
+      storage::maildir_folder::stamp_at(local.folder_path(pair.local_name)), meta);
 }
 
 std::vector<stored_message> commit_batch(storage::maildir_folder& folder,
