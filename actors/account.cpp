@@ -112,7 +112,8 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
     const auto* imap = settings.remote(account).imap();
     std::future<std::optional<session_lease>> second;
     if (imap && imap->maxconnections >= 2 && local_folders.size() >= split_status_from)
-      second = std::async(std::launch::async, [&sys, &proto] { return second_connection(sys, proto); });
+      second =
+          std::async(std::launch::async, [&sys, &proto] { return second_connection(sys, proto); });
     // Whatever happens below, a second connection goes back to the pool.
     struct give_back {
       caf::actor_system& sys;
@@ -169,8 +170,8 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
             // Half each, at the same time.
             std::vector<std::string> back(names.begin() + names.size() / 2, names.end());
             names.resize(names.size() / 2);
-            auto other = std::async(std::launch::async,
-                                    [&] { return helper->session->status_many(back); });
+            auto other =
+                std::async(std::launch::async, [&] { return helper->session->status_many(back); });
             statuses = lease.session->status_many(names);
             auto rest = other.get();
             std::move(rest.begin(), rest.end(), std::back_inserter(statuses));

@@ -4,8 +4,8 @@
 #include <cerrno>
 #include <sys/inotify.h>
 #include <thread>
-#include <utility>
 #include <unistd.h>
+#include <utility>
 
 namespace oimap::storage {
 

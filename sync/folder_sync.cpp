@@ -204,8 +204,13 @@ private:
   // recorded keys of those messages' files, without scanning the folder or
   // loading its whole status. False when anything needed is not at hand:
   // then the folder is scanned as usual.
-  bool snapshot_changes(const storage::folder_meta& meta,
-                        const protocol::session::resync& changes, plan_input& in);
+  bool snapshot_changes(const storage::folder_meta& meta, const protocol::session::resync& changes,
+                        plan_input& in);
+  // The plan's input from the whole folder: its scan, its status and the
+  // server's flags (or, for a first sync, its messages, downloaded on the
+  // way). Returns whether this was the folder's first sync.
+  bool snapshot_all(const std::optional<storage::folder_meta>& meta,
+                    const protocol::session::resync* resync, bool remote_unchanged, plan_input& in);
   // Records where the message's file is, unless the key names a duplicate.
   void record_key(uid_t uid, std::string_view key) {
     if (key.find('/') == std::string_view::npos)
@@ -283,70 +288,8 @@ folder_result folder_run::run() {
   const bool incremental = local_unchanged && resync && meta->keys_recorded
                            && info_.exists >= watch_threshold && !opt_.plan.local_readonly
                            && snapshot_changes(*meta, *resync, in);
-  bool first_sync = false;
-  if (!incremental) {
-  auto S = status_.load(pair_.status_name);
-  auto entries = folder_->scan(info_.exists >= watch_threshold);
-
-  std::vector<local_message> L;
-  L.reserve(entries.size());
-  bool local_has_uids = false;
-  for (auto& e : entries) {
-    local_has_uids |= e.uid.has_value();
-    L.push_back({std::move(e.key), e.uid, e.flags});
-  }
-  entries.clear();
-  entries.shrink_to_fit();
-
-  // A stored UIDVALIDITY binds while local messages carry UIDs of the old
-  // numbering. Once none do (the user moved the folder's messages away), the
-  // old status describes nothing that exists: drop it and start afresh.
-  if (meta && meta->uidvalidity != info_.uidvalidity && !local_has_uids) {
-    batch_.erase_folder(pair_.status_name);
-    commit_status();
-    S.clear();
-  } else if (meta && (!S.empty() || local_has_uids)) {
-    in.stored_uidvalidity = meta->uidvalidity;
-  }
-
-  // With CONDSTORE, an unchanged HIGHESTMODSEQ/UIDNEXT/EXISTS means the server
-  // still holds exactly what the status recorded: skip fetching its flags.
-  std::vector<remote_message> R;
-  first_sync = S.empty() && !local_has_uids && !in.stored_uidvalidity
-                          && !opt_.plan.local_readonly
-                          && status_.pending(pair_.status_name).empty();
-  if (first_sync) {
-    // Everything on the server is new here: fetch the bodies with their
-    // flags in one go instead of listing the flags first.
-    if (info_.exists > 0) {
-      result_.counts.to_copy = info_.exists;
-      for (auto& m : download({}, "1:*")) {
-        R.push_back({m.uid, m.flags});
-        S.push_back({m.uid, m.flags});
-        L.push_back({std::move(m.key), m.uid, m.flags});
-      }
-      std::sort(R.begin(), R.end(),
-                [](const remote_message& a, const remote_message& b) { return a.uid < b.uid; });
-      std::sort(S.begin(), S.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
-    }
-  } else if (remote_unchanged) {
-    R.reserve(S.size());
-    for (const auto& s : S)
-      R.push_back({s.uid, s.flags});
-  } else if (info_.exists > 0) {
-    R = fetch_remote_flags(meta, S, resync ? &*resync : nullptr);
-  }
-
-  if (!in.stored_uidvalidity || *in.stored_uidvalidity == info_.uidvalidity)
-    recover_pending_uploads(L, R, S);
-
-  in.remote = std::move(R);
-  in.local = std::move(L);
-  in.status.reserve(S.size());
-  for (const auto& s : S)
-    in.status.push_back({s.uid, s.flags});
-  S.clear();
-  }
+  const bool first_sync =
+      !incremental && snapshot_all(meta, resync ? &*resync : nullptr, remote_unchanged, in);
 
   const plan_result p = plan(in, opt_.plan);
   if (p.uidvalidity_changed) {
@@ -428,6 +371,73 @@ folder_result folder_run::run() {
   batch_.set_meta(pair_.status_name, m);
   commit_status();
   return result_;
+}
+
+bool folder_run::snapshot_all(const std::optional<storage::folder_meta>& meta,
+                              const protocol::session::resync* resync, bool remote_unchanged,
+                              plan_input& in) {
+  auto S = status_.load(pair_.status_name);
+  auto entries = folder_->scan(info_.exists >= watch_threshold);
+
+  std::vector<local_message> L;
+  L.reserve(entries.size());
+  bool local_has_uids = false;
+  for (auto& e : entries) {
+    local_has_uids |= e.uid.has_value();
+    L.push_back({std::move(e.key), e.uid, e.flags});
+  }
+  entries.clear();
+  entries.shrink_to_fit();
+
+  // A stored UIDVALIDITY binds while local messages carry UIDs of the old
+  // numbering. Once none do (the user moved the folder's messages away), the
+  // old status describes nothing that exists: drop it and start afresh.
+  if (meta && meta->uidvalidity != info_.uidvalidity && !local_has_uids) {
+    batch_.erase_folder(pair_.status_name);
+    commit_status();
+    S.clear();
+  } else if (meta && (!S.empty() || local_has_uids)) {
+    in.stored_uidvalidity = meta->uidvalidity;
+  }
+
+  // With CONDSTORE, an unchanged HIGHESTMODSEQ/UIDNEXT/EXISTS means the server
+  // still holds exactly what the status recorded: skip fetching its flags.
+  std::vector<remote_message> R;
+  const bool first_sync = S.empty() && !local_has_uids && !in.stored_uidvalidity
+                          && !opt_.plan.local_readonly
+                          && status_.pending(pair_.status_name).empty();
+  if (first_sync) {
+    // Everything on the server is new here: fetch the bodies with their
+    // flags in one go instead of listing the flags first.
+    if (info_.exists > 0) {
+      result_.counts.to_copy = info_.exists;
+      for (auto& m : download({}, "1:*")) {
+        R.push_back({m.uid, m.flags});
+        S.push_back({m.uid, m.flags});
+        L.push_back({std::move(m.key), m.uid, m.flags});
+      }
+      std::sort(R.begin(), R.end(),
+                [](const remote_message& a, const remote_message& b) { return a.uid < b.uid; });
+      std::sort(S.begin(), S.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
+    }
+  } else if (remote_unchanged) {
+    R.reserve(S.size());
+    for (const auto& s : S)
+      R.push_back({s.uid, s.flags});
+  } else if (info_.exists > 0) {
+    R = fetch_remote_flags(meta, S, resync);
+  }
+
+  if (!in.stored_uidvalidity || *in.stored_uidvalidity == info_.uidvalidity)
+    recover_pending_uploads(L, R, S);
+
+  in.remote = std::move(R);
+  in.local = std::move(L);
+  in.status.reserve(S.size());
+  for (const auto& s : S)
+    in.status.push_back({s.uid, s.flags});
+  S.clear();
+  return first_sync;
 }
 
 bool folder_run::snapshot_changes(const storage::folder_meta& meta,
@@ -777,8 +787,8 @@ bool folder_unchanged(const storage::maildir_store& local, const storage::status
     return false;
   // Two stat calls, without opening the folder (which would compute its
   // FMD5: OpenSSL's first digest loads its configuration, ~1 ms).
-  return local_stamp_matches(
-      storage::maildir_folder::stamp_at(local.folder_path(pair.local_name)), meta);
+  return local_stamp_matches(storage::maildir_folder::stamp_at(local.folder_path(pair.local_name)),
+                             meta);
 }
 
 std::vector<stored_message> commit_batch(storage::maildir_folder& folder,

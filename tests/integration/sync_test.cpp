@@ -8,8 +8,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -134,7 +134,7 @@ public:
 private:
   static constexpr const char* subdirs[2] = {"new", "cur"};
   fs::path folder_;
-  struct timespec mtimes_[2] {};
+  struct timespec mtimes_[2]{};
 };
 
 void seed_nested(sync_env& env) {
@@ -785,9 +785,8 @@ TEST_CASE("only the server changed a big folder: its changes are applied without
   auto local = maildir_messages(env.local_folder("INBOX"));
   CHECK(server.size() == 1100);
   REQUIRE(local.size() == 1101);
-  std::erase_if(local, [](const message_view& m) {
-    return m.body.find("hidden") != std::string::npos;
-  });
+  std::erase_if(local,
+                [](const message_view& m) { return m.body.find("hidden") != std::string::npos; });
   CHECK(local == server);
 
   // Once the folder's stamp moves, the next sync lists it and takes the file up.

@@ -4,11 +4,11 @@
 
 #include "temp_dir.hpp"
 
-#include <catch2/catch.hpp>
-#include <rocksdb/db.h>
 #include <algorithm>
-#include <map>
+#include <catch2/catch.hpp>
 #include <cstdlib>
+#include <map>
+#include <rocksdb/db.h>
 
 using namespace oimap::storage;
 namespace fs = std::filesystem;
