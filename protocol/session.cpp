@@ -143,7 +143,8 @@ void session::open() {
     start_tls();
   if (!preauth_)
     authenticate();
-  enable_extensions();
+  if (!enabled_)
+    enable_extensions();
 }
 
 // greeting = "*" SP (resp-cond-auth / resp-cond-bye) CRLF
@@ -207,25 +208,38 @@ void session::authenticate() {
   };
   for (const auto& m : mechanisms) {
     const std::string mech = upper(m);
-    response r;
+    std::vector<outgoing> cmds;
     if (mech == "PLAIN") {
       if (!has_capability("AUTH=PLAIN")) {
         skip("PLAIN (not offered)");
         continue;
       }
-      r = run_one(
+      cmds.push_back(make(
           command::authenticate_plain(options_.user, options_.password, has_capability("SASL-IR")),
-          "AUTHENTICATE PLAIN");
+          "AUTHENTICATE PLAIN"));
     } else if (mech == "LOGIN") {
       if (has_capability("LOGINDISABLED")) {
         skip("LOGIN (LOGINDISABLED)");
         continue;
       }
-      r = run_one(command::login(options_.user, options_.password), "LOGIN");
+      cmds.push_back(make(command::login(options_.user, options_.password), "LOGIN"));
     } else {
       skip(mech + " (not supported)");
       continue;
     }
+    // ENABLE rides behind the login, saving a round trip: a server ignores
+    // the extensions it does not know (RFC 5161), and should it refuse a
+    // command sent before the login's answer, ENABLE is simply sent again.
+    const bool enable_now = has_capability("ENABLE");
+    if (enable_now)
+      cmds.push_back(make(enable_command(), "ENABLE"));
+    std::set<std::string> enabled;
+    auto replies = run(cmds, [&](const response& u) {
+      if (u.keyword == "ENABLED")
+        for (const auto& v : u.data)
+          enabled.insert(upper(v.text));
+    });
+    response r = std::move(replies.front());
     if (r.status != "OK")
       throw imap_error(error_kind::auth,
                        "login failed for user " + options_.user + " on " + peer() + ": "
@@ -234,6 +248,11 @@ void session::authenticate() {
     // Capabilities change with authentication; the OK usually lists them.
     if (!capabilities_in_code(r))
       refresh_capabilities();
+    // An OK that enabled nothing the server has may have come from before
+    // the login took effect ("ignored in non-authenticated state"): ask again.
+    const bool wants = has_capability("CONDSTORE") || has_capability("QRESYNC");
+    if (enable_now && replies.back().status == "OK" && (!enabled.empty() || !wants))
+      note_enabled(enabled);
     return;
   }
   std::string msg =
@@ -256,20 +275,26 @@ void session::enable_extensions() {
     condstore_ = condstore;
     return;
   }
-  command c("ENABLE");
-  if (condstore)
-    c.atom("CONDSTORE");
-  if (qresync)
-    c.atom("QRESYNC");
   std::set<std::string> enabled;
-  response r = run_one(c, "ENABLE", [&](const response& u) {
+  response r = run_one(enable_command(), "ENABLE", [&](const response& u) {
     if (u.keyword == "ENABLED")
       for (const auto& v : u.data)
         enabled.insert(upper(v.text));
   });
   expect_ok(r, "ENABLE");
+  note_enabled(enabled);
+}
+
+command session::enable_command() {
+  command c("ENABLE");
+  c.atom("CONDSTORE").atom("QRESYNC");
+  return c;
+}
+
+void session::note_enabled(const std::set<std::string>& enabled) {
   qresync_ = enabled.count("QRESYNC") != 0;
   condstore_ = qresync_ || enabled.count("CONDSTORE") != 0;
+  enabled_ = true;
 }
 
 // ---------------------------------------------------------------- commands

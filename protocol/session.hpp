@@ -197,6 +197,9 @@ private:
   void start_tls();
   void authenticate();
   void enable_extensions();
+  // ENABLE CONDSTORE QRESYNC (the server answers with those it has).
+  static command enable_command();
+  void note_enabled(const std::set<std::string>& enabled);
 
   outgoing make(const command& cmd, std::string what);
   // Sends cmds pipelined under the one sending rule, reads until every one
@@ -236,6 +239,7 @@ private:
   bool preauth_ = false;
   bool condstore_ = false;
   bool qresync_ = false;
+  bool enabled_ = false; // ENABLE answered (CONDSTORE/QRESYNC as it said)
   bool logging_out_ = false;
   bool bye_seen_ = false;
   // Why no further command may run ("logged out", ...); empty while usable.

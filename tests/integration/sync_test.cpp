@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/sync_harness.hpp"
+#include "support/tcp_listener.hpp"
 
 #include <arpa/inet.h>
 #include <csignal>
@@ -908,20 +909,10 @@ TEST_CASE("readonly = yes on the server: changes come down, nothing goes up", "[
 TEST_CASE("a server that never greets ends in a timeout error, not a hang", "[integration]") {
   sync_env env;
   // A listening socket nobody accepts on: the connection is made, no greeting comes.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::listen(fd, 4) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  oimap::test::tcp_listener silent;
   env.write_config("", "", "socktimeout = 1\n");
   auto r = env.oimap(
-      {"-o", "-k", "Repository_TestRemote:remoteport=" + std::to_string(ntohs(addr.sin_port))},
-      30s);
-  ::close(fd);
+      {"-o", "-k", "Repository_TestRemote:remoteport=" + std::to_string(silent.port())}, 30s);
   INFO(r.out << r.err);
   CHECK_FALSE(r.timed_out);
   CHECK(r.exit_code == 1);

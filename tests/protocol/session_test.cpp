@@ -4,6 +4,7 @@
 #include "protocol/imap_error.hpp"
 #include "protocol/session.hpp"
 #include "support/dovecot_fixture.hpp"
+#include "support/tcp_listener.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -14,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace oimap::protocol;
@@ -64,8 +66,8 @@ struct trace_log {
                        [&](const auto& l) { return l.second.find(needle) != std::string::npos; });
   }
   // Index of the first line sent ('>') or received ('<') containing needle; npos if none.
-  std::size_t find(char dir, std::string_view needle) const {
-    for (std::size_t i = 0; i < lines.size(); ++i)
+  std::size_t find(char dir, std::string_view needle, std::size_t from = 0) const {
+    for (std::size_t i = from; i < lines.size(); ++i)
       if (lines[i].first == dir && lines[i].second.find(needle) != std::string::npos)
         return i;
     return std::string::npos;
@@ -78,16 +80,22 @@ struct trace_log {
   }
 };
 
-connect_options options_for(const std::string& user, trace_log* log = nullptr) {
+// Plain IMAP to 127.0.0.1:port as user, traced into log.
+connect_options options_at(std::uint16_t port, const std::string& user, const std::string& password,
+                           trace_log* log) {
   connect_options o;
   o.host = "127.0.0.1";
-  o.port = dovecot().port();
+  o.port = port;
   o.timeout_seconds = 30;
   o.user = user;
-  o.password = password_of(user);
+  o.password = password;
   if (log)
     o.trace = log->callback();
   return o;
+}
+
+connect_options options_for(const std::string& user, trace_log* log = nullptr) {
+  return options_at(dovecot().port(), user, password_of(user), log);
 }
 
 std::unique_ptr<session> login(const std::string& user, trace_log* log = nullptr) {
@@ -194,11 +202,65 @@ TEST_CASE("login with AUTHENTICATE PLAIN (SASL-IR) keeps the password out of the
   // SASL-IR: the response rides on the command line, redacted.
   CHECK(log.contains("AUTHENTICATE PLAIN <redacted>"));
   CHECK(log.lines.at(0).second.rfind("* OK [CAPABILITY ", 0) == 0); // the greeting comes first
-  CHECK(log.contains("ENABLE CONDSTORE QRESYNC"));
+  // ENABLE goes out behind the login, before its answer: one round trip.
+  const auto enable = log.find('>', "ENABLE CONDSTORE QRESYNC");
+  const auto logged_in = log.find('<', "A1 OK");
+  REQUIRE(enable != std::string::npos);
+  REQUIRE(logged_in != std::string::npos);
+  CHECK(enable < logged_in);
+  CHECK(log.find('>', "ENABLE", enable + 1) == std::string::npos); // and only once
   s->noop();
   s->logout();
   check_no_secrets(log, user);
   CHECK_THROWS_AS(s->noop(), imap_error);
+}
+
+TEST_CASE("an ENABLE answered before the login took effect is sent again", "[session]") {
+  // A peer playing a server that reads ahead in the not-authenticated state:
+  // it answers the pipelined ENABLE with OK but enables nothing. Dovecot
+  // cannot be made to do this, hence the script.
+  oimap::test::tcp_listener listener;
+  std::thread peer([&] {
+    int fd = listener.accept();
+    auto say = [&](const std::string& text) { (void)::write(fd, text.data(), text.size()); };
+    std::string got;
+    auto wait_for = [&](const std::string& what) {
+      char buf[4096];
+      while (got.find(what) == std::string::npos) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0)
+          return false;
+        got.append(buf, static_cast<std::size_t>(n));
+      }
+      return true;
+    };
+    say("* OK [CAPABILITY IMAP4rev1 SASL-IR ENABLE AUTH=PLAIN] ready\r\n");
+    if (wait_for("A2 ENABLE CONDSTORE QRESYNC\r\n")) {
+      say("A1 OK [CAPABILITY IMAP4rev1 ENABLE CONDSTORE QRESYNC UIDPLUS] in\r\n");
+      say("A2 OK ENABLE ignored in non-authenticated state.\r\n");
+    }
+    if (wait_for("A3 ENABLE CONDSTORE QRESYNC\r\n")) {
+      say("* ENABLED CONDSTORE QRESYNC\r\n");
+      say("A3 OK Enabled\r\n");
+    }
+    wait_for("A4 LOGOUT\r\n");
+    say("* BYE bye\r\nA4 OK done\r\n");
+    ::close(fd);
+  });
+  trace_log log;
+  std::unique_ptr<session> s;
+  try {
+    s = session::connect(options_at(listener.port(), "erin", "erin-pw", &log));
+  } catch (...) {
+    peer.join(); // the failed session closed its socket: the peer stops reading
+    throw;
+  }
+  INFO(log.text());
+  CHECK(s->has_qresync());
+  CHECK(s->has_condstore());
+  CHECK(log.find('>', "A3 ENABLE CONDSTORE QRESYNC") != std::string::npos);
+  s->logout();
+  peer.join();
 }
 
 TEST_CASE("login with the LOGIN command when asked to", "[session]") {
@@ -584,14 +646,7 @@ TEST_CASE("a server without LITERAL+ and SASL-IR gets synchronizing literals and
   }
 
   trace_log log;
-  connect_options o;
-  o.host = "127.0.0.1";
-  o.port = d.port();
-  o.user = "dave";
-  o.password = "dave-pw";
-  o.timeout_seconds = 30;
-  o.trace = log.callback();
-  auto s = session::connect(o);
+  auto s = session::connect(options_at(d.port(), "dave", "dave-pw", &log));
   INFO(log.text());
   CHECK_FALSE(s->has_capability("LITERAL+"));
   CHECK_FALSE(s->has_condstore());

@@ -4,6 +4,8 @@
 #include "protocol/tcp_transport.hpp"
 #include "protocol/tls_transport.hpp"
 
+#include "support/tcp_listener.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -74,15 +76,8 @@ const test_pki& pki() {
 }
 
 std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+  oimap::test::tcp_listener l; // bound, so the kernel reserved it, then released
+  return l.port();
 }
 
 // A child process killed and reaped when the test ends, pass or fail.
@@ -215,16 +210,9 @@ TEST_CASE("a missing CA file is a clear TLS error", "[tls]") {
 
 TEST_CASE("TLS to a plaintext server fails the handshake with a reason", "[tls]") {
   // A plaintext IMAP-style greeting where a ServerHello should be.
-  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  REQUIRE(::listen(lfd, 1) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
-  auto srv = std::async(std::launch::async, [lfd] {
-    int fd = ::accept(lfd, nullptr, nullptr);
+  oimap::test::tcp_listener listener;
+  auto srv = std::async(std::launch::async, [&listener] {
+    int fd = listener.accept();
     std::string greeting = "* OK IMAP4rev1 ready, plaintext only\r\n";
     (void)::write(fd, greeting.data(), greeting.size());
     char buf[4096];
@@ -232,17 +220,16 @@ TEST_CASE("TLS to a plaintext server fails the handshake with a reason", "[tls]"
     }
     ::close(fd);
   });
-  auto tcp = tcp_transport::connect("127.0.0.1", ntohs(a.sin_port), 10);
+  auto tcp = tcp_transport::connect("127.0.0.1", listener.port(), 10);
   try {
     tls_transport::handshake(std::move(tcp), {"localhost", pki().ca.string(), true});
     FAIL("handshake succeeded");
   } catch (const imap_error& e) {
     CHECK(e.kind() == error_kind::tls);
     CHECK_THAT(e.what(), Catch::StartsWith("TLS handshake with 127.0.0.1:"
-                                           + std::to_string(ntohs(a.sin_port)) + " failed: "));
+                                           + std::to_string(listener.port()) + " failed: "));
   }
   srv.get();
-  ::close(lfd);
 }
 
 TEST_CASE("shutdown unblocks a TLS reader in another thread", "[tls]") {

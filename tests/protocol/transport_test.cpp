@@ -1,6 +1,7 @@
 // TCP transport against real sockets on 127.0.0.1: connect errors, I/O, timeouts, shutdown.
 #include "protocol/imap_error.hpp"
 #include "protocol/tcp_transport.hpp"
+#include "support/tcp_listener.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -13,32 +14,9 @@
 #include <unistd.h>
 
 using namespace oimap::protocol;
+using oimap::test::tcp_listener;
 
 namespace {
-
-// A listening socket on 127.0.0.1 with a kernel-chosen port: a real server
-// whose per-connection behaviour each test supplies.
-class tcp_listener {
-public:
-  tcp_listener() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(fd_, 4) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-  }
-  ~tcp_listener() { ::close(fd_); }
-  std::uint16_t port() const { return port_; }
-  int accept() { return ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC); }
-
-private:
-  int fd_ = -1;
-  std::uint16_t port_ = 0;
-};
 
 // A port nothing listens on: bound, so the kernel reserved it, then released.
 std::uint16_t closed_port() {
