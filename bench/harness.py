@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -96,6 +97,11 @@ def parse_args(argv):
     ap.add_argument("--offlineimap", default="/usr/bin/offlineimap")
     ap.add_argument("--mbsync", default="/usr/bin/mbsync")
     ap.add_argument("--wire-limit", default=os.path.join(ROOT, "build-bench", "wire_limit"))
+    ap.add_argument("--rtt", type=float, default=0, metavar="MS",
+                    help="reach Dovecot through bench's latency proxy with this round-trip "
+                         "time (default 0: straight over loopback)")
+    ap.add_argument("--latency-proxy",
+                    default=os.path.join(ROOT, "build-bench", "latency_proxy"))
     ap.add_argument("--timeout", type=float, default=3600, help="per run, seconds")
     ap.add_argument("--results", default=os.path.join(ROOT, "bench", "results"))
     ap.add_argument("--keep", action="store_true",
@@ -184,6 +190,19 @@ class Bench:
         self.server_dir = os.path.join(a.base, f"server-{self.stamp}")
         log(f"starting a private Dovecot in {self.server_dir}")
         self.server = srv.Server(self.server_dir)
+        # The tools and the wire-limit client talk to this port; the harness's
+        # own setup and changes go straight to Dovecot.
+        self.tool_port = self.server.port
+        if a.rtt > 0:
+            self.proxy = subprocess.Popen(
+                [a.latency_proxy, "--to", str(self.server.port), "--rtt-ms", str(a.rtt)],
+                stdout=subprocess.PIPE, text=True)
+            line = self.proxy.stdout.readline()
+            m = re.match(r"port=(\d+)", line)
+            if not m:
+                raise SystemExit(f"bench: the latency proxy did not start: {line!r}")
+            self.tool_port = int(m.group(1))
+            log(f"latency proxy on port {self.tool_port}: {a.rtt:g} ms round trip to Dovecot")
         self.server.add_user("pristine")
         t0 = time.monotonic()
         self.server.fill_link("pristine", self.corpus)
@@ -221,6 +240,9 @@ class Bench:
         self.wire_limit(0, record=False)
 
     def cleanup(self):
+        if getattr(self, "proxy", None):
+            self.proxy.kill()
+            self.proxy.wait()
         if getattr(self, "server", None):
             self.server.stop()
         if self.oimap_copy:
@@ -254,7 +276,7 @@ class Bench:
         the same client asking only LIST and STATUS, right after its full
         download, as a tool's (b) comes right after its (a)."""
         a = self.args
-        argv = [a.wire_limit, "--port", str(self.server.port),
+        argv = [a.wire_limit, "--port", str(self.tool_port),
                 "--connections", str(a.wire_connections)]
         if status_only:
             argv.append("--status")
@@ -312,7 +334,7 @@ class Bench:
         for d in (state, home, *(os.path.join(local, acct[0]) for acct in accounts)):
             os.makedirs(d, exist_ok=True)  # mbsync wants its store's Path to exist
         cfg = os.path.join(rundir, "config")
-        argv = tool.write_config(cfg, accounts, self.server.port, local, state,
+        argv = tool.write_config(cfg, accounts, self.tool_port, local, state,
                                  a.maxconnections, a.maxsyncaccounts)
         shutil.copy(cfg, os.path.join(self.logs, f"{slug}.config"))
         env = dict(os.environ, HOME=home)
@@ -404,6 +426,7 @@ class Bench:
                          "maxconnections": a.maxconnections,
                          "maxsyncaccounts": a.maxsyncaccounts,
                          "wire_connections": a.wire_connections,
+                         "rtt_ms": a.rtt,
                          "offlineimap_subset": self.subset},
             "versions": {"oimap": self.oimap_identity if self.oimap_copy else "-",
                          "offlineimap": tool_version([a.offlineimap, "--version"]),

@@ -80,7 +80,9 @@ def markdown(meta, rows, runs, scenarios):
     out.append(f"`{meta['command']}` — {meta['started']}, median of {s['repeats']} run(s); "
                f"Maildir on {s['maildir_on']}; fsync {s['fsync']}; maxconnections "
                f"{s['maxconnections']}, maxsyncaccounts {s['maxsyncaccounts']}; wire limit "
-               f"over {s['wire_connections']} connection(s).")
+               f"over {s['wire_connections']} connection(s); "
+               + (f"{s['rtt_ms']:g} ms round trip (bench's latency proxy)." if s.get("rtt_ms")
+                  else "loopback."))
     out.append("")
     out.append("| scenario | tool | wall s | CPU s | RSS MB | msgs/s | MB/s | × wire limit "
                "| × mbsync | verified |")

@@ -18,6 +18,8 @@
 // i.e. message sizes), folders, seconds (phase 1 + 2, steady clock).
 //
 // Built by bench/run with g++ -O2; no dependency beyond libc/libstdc++.
+#include "tool_args.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -47,10 +49,7 @@ struct account {
   std::string password;
 };
 
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "wire_limit: %s\n", what.c_str());
-  std::exit(1);
-}
+using bench::die;
 
 std::string quoted(const std::string& s) {
   std::string out = "\"";
@@ -228,12 +227,8 @@ int main(int argc, char** argv) {
   int connections = 1;
   bool status_only = false;
   std::vector<account> accounts;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) die(a + " needs a value");
-      return argv[++i];
-    };
+  bench::program_name = "wire_limit";
+  bench::for_each_option(argc, argv, [&](const std::string& a, auto value) {
     if (a == "--host") host = value();
     else if (a == "--port") port = std::atoi(value().c_str());
     else if (a == "--connections") connections = std::max(1, std::atoi(value().c_str()));
@@ -244,7 +239,7 @@ int main(int argc, char** argv) {
       if (colon == std::string::npos) die("--account wants USER:PASSWORD");
       accounts.push_back({v.substr(0, colon), v.substr(colon + 1)});
     } else die("unknown option " + a);
-  }
+  });
   if (port <= 0 || accounts.empty()) die("usage: wire_limit --port N [--connections C] --account U:P ...");
 
   auto t0 = std::chrono::steady_clock::now();
