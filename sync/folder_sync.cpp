@@ -467,16 +467,16 @@ bool folder_run::snapshot_changes(const storage::folder_meta& meta,
     L.push_back({std::move(file->key), uid, file->flags});
     return true;
   };
+  // Beyond the recorded UIDNEXT are new messages, and our own uploads of
+  // the last sync (recorded, their files here): the status tells which.
   for (const auto& c : changes.changed) {
-    if (c.uid < meta.uidnext) {
-      auto k = known(c.uid);
-      if (!k || !*k)
-        return false; // a message the status should know, but does not fully
-    }
+    auto k = known(c.uid);
+    if (!k || (!*k && c.uid < meta.uidnext))
+      return false; // a message the status should know, but does not fully
     R.push_back({c.uid, c.flags});
   }
   for (auto uid : changes.vanished)
-    if (uid < meta.uidnext && !known(uid).has_value())
+    if (!known(uid).has_value())
       return false;
   std::sort(R.begin(), R.end(),
             [](const remote_message& a, const remote_message& b) { return a.uid < b.uid; });

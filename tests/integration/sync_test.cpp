@@ -797,6 +797,29 @@ TEST_CASE("only the server changed a big folder: its changes are applied without
   CHECK(maildir_messages(env.server_folder("INBOX")).size() == 1101);
 }
 
+TEST_CASE("a big folder's own uploads are known when only the server changes next",
+          "[integration]") {
+  sync_env env;
+  env.server().fill("alice", "folders=1,messages=1100,seed=6");
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  // A message written here goes up; its UID lies beyond the UIDNEXT the
+  // sync recorded, and the server reports it as changed next time.
+  write_file(env.local_folder("INBOX") / "new" / "1700000000.local.host",
+             lf(make_message("uploaded", "from here\r\n")));
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  REQUIRE(maildir_messages(env.server_folder("INBOX")).size() == 1101);
+
+  auto& s = env.imap();
+  REQUIRE(s.command("SELECT INBOX").ok());
+  REQUIRE(s.append("INBOX", make_message("fresh", "new on the server\r\n")).ok());
+  env.close_imap();
+  auto r = env.oimap({"-o"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  require_same(env, "INBOX");
+  CHECK(maildir_messages(env.local_folder("INBOX")).size() == 1102);
+}
+
 TEST_CASE("a folder examined as unchanged is selected again when a change must go up",
           "[integration]") {
   sync_env env;
