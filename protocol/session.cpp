@@ -333,9 +333,10 @@ mailbox_info session::select(std::string_view mailbox, bool readonly) {
 }
 
 mailbox_info session::select_qresync(std::string_view mailbox, bool readonly,
-                                     std::uint32_t uidvalidity, std::uint64_t modseq, resync& out) {
+                                     std::uint32_t uidvalidity, std::uint64_t modseq, resync& out,
+                                     const prefetch* also) {
   out = {};
-  auto info = select_with(mailbox, readonly, std::make_pair(uidvalidity, modseq), &out);
+  auto info = select_with(mailbox, readonly, std::make_pair(uidvalidity, modseq), &out, also);
   std::sort(out.changed.begin(), out.changed.end(),
             [](const message_flags& a, const message_flags& b) { return a.uid < b.uid; });
   std::sort(out.vanished.begin(), out.vanished.end());
@@ -344,7 +345,7 @@ mailbox_info session::select_qresync(std::string_view mailbox, bool readonly,
 
 mailbox_info session::select_with(std::string_view mailbox, bool readonly,
                                   std::optional<std::pair<std::uint32_t, std::uint64_t>> qresync,
-                                  resync* out) {
+                                  resync* out, const prefetch* also) {
   const char* verb = readonly ? "EXAMINE" : "SELECT";
   command c(verb);
   c.astring(mailbox);
@@ -359,7 +360,19 @@ mailbox_info session::select_with(std::string_view mailbox, bool readonly,
   // A failed SELECT leaves no mailbox selected (RFC 3501 §6.3.1).
   selected_.clear();
   fetch_items items;
-  response r = run_one(c, what, [&](const response& u) {
+  std::vector<outgoing> cmds;
+  cmds.push_back(make(c, what));
+  std::optional<body_sink> sink;
+  std::set<std::uint32_t> delivered;
+  auto claim = [&](std::uint32_t uid) { return delivered.insert(uid).second; };
+  if (also) {
+    cmds.push_back(body_fetch(also->uid_set, false));
+    sink.emplace(*also->consumer);
+    parser_.set_literal_sink(&*sink, 0);
+  }
+  auto on_untagged = [&](const response& u) {
+    if (sink && deliver_body(u, items, *sink, claim))
+      return;
     if (u.keyword == "EXISTS" && u.has_number) {
       info.exists = to_u32(u.number);
       return;
@@ -391,8 +404,25 @@ mailbox_info session::select_with(std::string_view mailbox, bool readonly,
       info.highestmodseq = arg;
     else if (code == "NOMODSEQ")
       info.highestmodseq = 0;
-  });
+  };
+  std::vector<response> replies;
+  try {
+    replies = run(cmds, on_untagged);
+  } catch (...) {
+    if (sink) {
+      parser_.set_literal_sink(nullptr);
+      sink->settle();
+    }
+    throw;
+  }
+  if (sink) {
+    parser_.set_literal_sink(nullptr);
+    sink->settle();
+  }
+  const response& r = replies.front();
   expect_ok(r, what);
+  if (also && !fetch_succeeded(replies.back()))
+    fail_reply(replies.back(), cmds.back().what);
   info.read_only = readonly || code_of(r) == "READ-ONLY";
   selected_ = mailbox;
   return info;
@@ -513,20 +543,45 @@ std::size_t session::fetch_bodies(std::string_view uid_set, body_consumer& consu
   return delivered.size();
 }
 
+session::outgoing session::body_fetch(const std::string& uid_set, bool with_internaldate) {
+  // INTERNALDATE only on request: sync does not need it, and it can cost the
+  // server a stat per message.
+  command c("UID FETCH");
+  c.raw(uid_set).begin_list().raw("UID").raw("FLAGS");
+  if (with_internaldate)
+    c.raw("INTERNALDATE");
+  c.raw("BODY.PEEK[]").end_list();
+  return make(c, "UID FETCH (BODY.PEEK[])");
+}
+
+bool session::deliver_body(const response& u, fetch_items& items, body_sink& sink,
+                           const std::function<bool(std::uint32_t)>& claim) {
+  if (!decode_fetch(u, items) || !items.body || items.uid == 0)
+    return false;
+  body_consumer& consumer = sink.consumer;
+  if (items.body->type == value::kind::streamed && sink.pending && items.body_is_last_literal) {
+    if (claim(items.uid)) {
+      sink.pending = false;
+      consumer.message(items.uid, items.flags, std::move(items.internaldate));
+    }
+  } else if (items.body->type == value::kind::string && claim(items.uid)) {
+    // A tiny body may come as a quoted string rather than a literal.
+    sink.settle();
+    consumer.begin(items.body->text.size());
+    consumer.data(items.body->text);
+    consumer.end();
+    consumer.message(items.uid, items.flags, std::move(items.internaldate));
+  }
+  sink.settle(); // whatever streamed in this response and was not claimed
+  return true;
+}
+
 void session::fetch_bodies_of(const std::vector<std::string>& sets, body_consumer& consumer,
                               const std::function<bool(std::uint32_t)>& claim,
                               bool with_internaldate) {
-  // INTERNALDATE only on request: sync does not need it, and it can cost the
-  // server a stat per message.
   std::vector<outgoing> cmds;
-  for (const auto& set : sets) {
-    command c("UID FETCH");
-    c.raw(set).begin_list().raw("UID").raw("FLAGS");
-    if (with_internaldate)
-      c.raw("INTERNALDATE");
-    c.raw("BODY.PEEK[]").end_list();
-    cmds.push_back(make(c, "UID FETCH (BODY.PEEK[])"));
-  }
+  for (const auto& set : sets)
+    cmds.push_back(body_fetch(set, with_internaldate));
 
   body_sink sink(consumer);
   parser_.set_literal_sink(&sink, 0);
@@ -534,24 +589,8 @@ void session::fetch_bodies_of(const std::vector<std::string>& sets, body_consume
   std::vector<response> replies;
   try {
     replies = run(cmds, [&](const response& u) {
-      if (decode_fetch(u, items) && items.body && items.uid != 0) {
-        if (items.body->type == value::kind::streamed && sink.pending
-            && items.body_is_last_literal) {
-          if (claim(items.uid)) {
-            sink.pending = false;
-            consumer.message(items.uid, items.flags, std::move(items.internaldate));
-          }
-        } else if (items.body->type == value::kind::string && claim(items.uid)) {
-          // A tiny body may come as a quoted string rather than a literal.
-          sink.settle();
-          consumer.begin(items.body->text.size());
-          consumer.data(items.body->text);
-          consumer.end();
-          consumer.message(items.uid, items.flags, std::move(items.internaldate));
-        }
-      }
-      // Whatever streamed in this response and was not claimed above.
-      sink.settle();
+      if (!deliver_body(u, items, sink, claim))
+        sink.settle(); // whatever streamed in this response and was not claimed
     });
   } catch (...) {
     parser_.set_literal_sink(nullptr);

@@ -18,6 +18,8 @@
 
 namespace oimap::protocol {
 
+struct fetch_items;
+
 struct connect_options {
   std::string host;
   std::uint16_t port = 143;
@@ -136,8 +138,15 @@ public:
   // the same round trip, what changed and what vanished since modseq. Needs
   // has_qresync(); when uidvalidity no longer matches, the server reports
   // nothing extra (and info.uidvalidity tells).
+  // Bodies to fetch in the same round trip as a SELECT: "UID FETCH set
+  // (UID FLAGS BODY.PEEK[])" goes out right behind it, and each body the
+  // server sends reaches the consumer once.
+  struct prefetch {
+    std::string uid_set;
+    body_consumer* consumer = nullptr;
+  };
   mailbox_info select_qresync(std::string_view mailbox, bool readonly, std::uint32_t uidvalidity,
-                              std::uint64_t modseq, resync& out);
+                              std::uint64_t modseq, resync& out, const prefetch* also = nullptr);
 
   // STATUS (MESSAGES UIDNEXT UIDVALIDITY [HIGHESTMODSEQ]).
   mailbox_info status(std::string_view mailbox);
@@ -213,7 +222,12 @@ private:
   // collects the changes QRESYNC reports.
   mailbox_info select_with(std::string_view mailbox, bool readonly,
                            std::optional<std::pair<std::uint32_t, std::uint64_t>> qresync,
-                           resync* out);
+                           resync* out, const prefetch* also = nullptr);
+  outgoing body_fetch(const std::string& uid_set, bool with_internaldate);
+  // The part of a FETCH reply handler that hands a body over: true when u
+  // was a FETCH with a body (delivered if claim says so, else discarded).
+  bool deliver_body(const response& u, fetch_items& items, body_sink& sink,
+                    const std::function<bool(std::uint32_t)>& claim);
   bool sendable(const run_state& st) const;
   void send_ready(run_state& st);
   void send_body(const outgoing& cmd);

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <ctime>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -135,6 +136,52 @@ private:
   std::vector<stored_message> stored_;
 };
 
+// Bodies fetched together with the SELECT, before there is a plan: staged in
+// tmp/ only. The plan says which to put in place (normally all of them:
+// they are new on the server and the Maildir is untouched); the others are
+// removed with this object.
+class prefetched_bodies final : public protocol::body_consumer {
+public:
+  explicit prefetched_bodies(storage::maildir_folder& folder) : folder_(folder) {}
+  ~prefetched_bodies() override {
+    for (const auto& [uid, m] : staged_)
+      ::unlink(m.message.tmp_path.c_str());
+  }
+  void begin(std::uint64_t size) override {
+    writer_.emplace(folder_.begin_message());
+    size_ = size;
+  }
+  void data(std::string_view chunk) override { writer_->write(chunk); }
+  void end() override {}
+  void message(std::uint32_t uid, storage::flag_set flags, std::string /*internaldate*/) override {
+    if (!writer_)
+      return;
+    staged_.insert_or_assign(uid, entry{writer_->stage(uid, flags), size_});
+    writer_.reset();
+  }
+  void discard() override { writer_.reset(); }
+
+  // The staged message of uid, taken out, with its size on the wire.
+  std::optional<std::pair<storage::staged_message, std::uint64_t>> take(std::uint32_t uid) {
+    auto it = staged_.find(uid);
+    if (it == staged_.end())
+      return std::nullopt;
+    auto out = std::make_pair(std::move(it->second.message), it->second.size);
+    staged_.erase(it);
+    return out;
+  }
+
+private:
+  struct entry {
+    storage::staged_message message;
+    std::uint64_t size = 0;
+  };
+  storage::maildir_folder& folder_;
+  std::optional<storage::message_writer> writer_;
+  std::uint64_t size_ = 0;
+  std::map<std::uint32_t, entry> staged_;
+};
+
 // Hashes fetched bodies, to find which candidate UID is a journaled upload.
 class hashing_consumer final : public protocol::body_consumer {
 public:
@@ -243,6 +290,7 @@ private:
   status_db::batch batch_;
   protocol::mailbox_info info_{};
   bool examined_ = false; // selected read-only, though the server is writable
+  std::unique_ptr<prefetched_bodies> prefetched_; // new bodies fetched with the SELECT
   folder_result result_;
 };
 
@@ -266,8 +314,21 @@ folder_result folder_run::run() {
   std::optional<protocol::session::resync> resync;
   if (remote_.has_qresync() && meta && meta->highestmodseq != 0 && !readonly) {
     resync.emplace();
+    // The messages STATUS showed arriving since the last sync come in the
+    // same round trip as the SELECT. Only while the Maildir is untouched
+    // (none of them can be here yet) and for one batch's worth: they wait
+    // in tmp/ until the plan puts them in place.
+    std::optional<protocol::session::prefetch> also;
+    const auto& st = pair_.remote_status;
+    if (examined_ && !opt_.plan.local_readonly && st && st->uidvalidity == meta->uidvalidity
+        && st->uidnext > meta->uidnext && st->uidnext - meta->uidnext <= opt_.batch) {
+      prefetched_ = std::make_unique<prefetched_bodies>(*folder_);
+      also = protocol::session::prefetch{std::to_string(meta->uidnext) + ":*", prefetched_.get()};
+    }
     info_ = remote_.select_qresync(pair_.remote_name, readonly || examined_, meta->uidvalidity,
-                                   meta->highestmodseq, *resync);
+                                   meta->highestmodseq, *resync, also ? &*also : nullptr);
+    if (info_.uidvalidity != meta->uidvalidity)
+      prefetched_.reset(); // another numbering: those bodies are not what they seemed
     if (info_.uidvalidity != meta->uidvalidity || !resync->complete)
       resync.reset();
   } else {
@@ -595,7 +656,29 @@ std::vector<stored_message> folder_run::download(const std::vector<remote_messag
   // durable and records it, so an interrupted run keeps what it stored.
   // The copier pays off when batches can overlap; one batch is committed
   // right here, without starting a thread for it.
-  const std::size_t expected = whole_set ? info_.exists : msgs.size();
+  // What came with the SELECT is put in place; the rest is fetched.
+  std::vector<remote_message> rest;
+  const std::vector<remote_message>* to_fetch = &msgs;
+  if (prefetched_ && !whole_set) {
+    to_fetch = &rest;
+    std::vector<storage::staged_message> ready;
+    for (const auto& m : msgs) {
+      if (auto got = prefetched_->take(m.uid)) {
+        ready.push_back(std::move(got->first));
+        result_.counts.bytes += got->second;
+      } else {
+        rest.push_back(m);
+      }
+    }
+    prefetched_.reset(); // what the plan did not want goes
+    if (!ready.empty()) {
+      result_.counts.downloaded += ready.size();
+      commit_batch(*folder_, ready, pair_.status_name, write_status_);
+      report();
+    }
+  }
+  prefetched_.reset();
+  const std::size_t expected = whole_set ? info_.exists : to_fetch->size();
   auto committer = make_committer_ && expected > opt_.batch
                        ? make_committer_(*folder_, pair_.status_name)
                        : make_inline_committer(*folder_, pair_.status_name, write_status_);
@@ -604,8 +687,8 @@ std::vector<stored_message> folder_run::download(const std::vector<remote_messag
     remote_.fetch_bodies(*whole_set, copier);
   } else {
     std::vector<std::uint32_t> uids;
-    uids.reserve(msgs.size());
-    for (const auto& m : msgs)
+    uids.reserve(to_fetch->size());
+    for (const auto& m : *to_fetch)
       uids.push_back(m.uid);
     if (!uids.empty())
       remote_.fetch_bodies(uids, copier);

@@ -34,8 +34,8 @@ std::string password_of(const std::string& user) {
 
 // Every user of the shared server: all added before the first login, since
 // Dovecot's passwd-file lookup rereads the file at most once a second.
-const char* const users[] = {"plain", "login", "wrong", "starttls", "untrusted", "imaps",
-                             "mbox",  "msgs",  "bulk",  "size",     "kicked",    "utf8"};
+const char* const users[] = {"plain", "login", "wrong", "starttls", "untrusted", "imaps",   "mbox",
+                             "msgs",  "bulk",  "size",  "kicked",   "utf8",      "prefetch"};
 
 // One Dovecot with TLS (STARTTLS on port(), imaps on ssl_port()) for the
 // whole binary; each test case uses its own user, so tests stay independent.
@@ -681,6 +681,51 @@ TEST_CASE("a server without LITERAL+ and SASL-IR gets synchronizing literals and
     CHECK(consumer.bodies[u] == msgs[u - 1]);
   // Without CONDSTORE, changedsince is ignored: everything comes back.
   CHECK(s->fetch_flags("1:*", 12345).size() == 5);
+}
+
+TEST_CASE("SELECT with QRESYNC and the new bodies in one round trip", "[session]") {
+  auto user = new_user("prefetch");
+  auto s = login(user);
+  std::vector<std::string> msgs;
+  for (int i = 0; i < 4; ++i)
+    msgs.push_back(make_message("p" + std::to_string(i), "body " + std::to_string(i) + "\r\n"));
+  std::vector<append_request> first;
+  first.push_back(request_for(msgs[0]));
+  first.push_back(request_for(msgs[1]));
+  REQUIRE(s->append("INBOX", std::move(first)).size() == 2);
+  auto before = s->select("INBOX", false);
+  REQUIRE(before.highestmodseq > 0);
+  std::vector<append_request> later;
+  later.push_back(request_for(msgs[2], flag::seen));
+  later.push_back(request_for(msgs[3]));
+  REQUIRE(s->append("INBOX", std::move(later)).size() == 2);
+  s->store_flags("1", flag::flagged, {});
+
+  trace_log log;
+  auto t = session::connect(options_for(user, &log));
+  session::resync changes;
+  collecting_consumer bodies;
+  session::prefetch also{std::to_string(before.uidnext) + ":*", &bodies};
+  auto info =
+      t->select_qresync("INBOX", true, before.uidvalidity, before.highestmodseq, changes, &also);
+  INFO(log.text());
+  CHECK(info.exists == 4);
+  CHECK(info.uidnext == 5);
+  // The FETCH went out before the EXAMINE was answered.
+  const auto fetch = log.find('>', "UID FETCH 3:* (UID FLAGS BODY.PEEK[])");
+  REQUIRE(fetch != std::string::npos);
+  CHECK(fetch < log.find('<', "OK [READ-ONLY]"));
+  // The changes QRESYNC reports (the flag on 1, the new 3 and 4) ...
+  std::vector<std::uint32_t> changed;
+  for (const auto& c : changes.changed)
+    changed.push_back(c.uid);
+  CHECK(changed == std::vector<std::uint32_t>{1, 3, 4});
+  // ... and exactly the new bodies, byte for byte.
+  CHECK(bodies.order_ok);
+  REQUIRE(bodies.bodies.size() == 2);
+  CHECK(bodies.bodies[3] == msgs[2]);
+  CHECK(bodies.bodies[4] == msgs[3]);
+  CHECK(bodies.flags[3] == flag_set(flag::seen));
 }
 
 TEST_CASE("a message source writing the wrong size is an error, and the session is closed",
