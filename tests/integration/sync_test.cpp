@@ -114,6 +114,13 @@ void seed_inbox_and_sync(sync_env& env, int n) {
   REQUIRE(env.oimap({"-o"}).exit_code == 0);
 }
 
+// An INBOX of 1,100 generated messages, big enough for the incremental
+// path (sync/folder_sync.cpp's watch_threshold), synced once.
+void seed_big_inbox_and_sync(sync_env& env, int seed) {
+  env.server().fill("alice", "folders=1,messages=1100,seed=" + std::to_string(seed));
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+}
+
 // The mtimes of a local folder's new/ and cur/, to put back after a change
 // made behind the sync's back (the stamps it sealed then vouch for it).
 class folder_stamps {
@@ -758,8 +765,7 @@ TEST_CASE("server changes come with the QRESYNC SELECT, expunges as VANISHED; no
 TEST_CASE("only the server changed a big folder: its changes are applied without a scan",
           "[integration]") {
   sync_env env;
-  env.server().fill("alice", "folders=1,messages=1100,seed=5");
-  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  seed_big_inbox_and_sync(env, 5);
   require_same(env, "INBOX");
 
   auto& s = env.imap();
@@ -800,8 +806,7 @@ TEST_CASE("only the server changed a big folder: its changes are applied without
 TEST_CASE("a big folder's own uploads are known when only the server changes next",
           "[integration]") {
   sync_env env;
-  env.server().fill("alice", "folders=1,messages=1100,seed=6");
-  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  seed_big_inbox_and_sync(env, 6);
   // A message written here goes up; its UID lies beyond the UIDNEXT the
   // sync recorded, and the server reports it as changed next time.
   write_file(env.local_folder("INBOX") / "new" / "1700000000.local.host",
