@@ -373,23 +373,19 @@ folder_result folder_run::run() {
   result_.counts.to_copy = result_.counts.downloaded + p.download.size() + p.upload.size();
   report();
 
-  // Where each recorded message lives: for the new records, or, the first
-  // time a folder synced before keys were recorded is scanned, for all.
+  // Where each newly recorded message lives (a flag change keeps its key),
+  // or, the first time a folder synced before keys were recorded is
+  // scanned, every one.
   const bool record_all_keys = !incremental && !first_sync && !(meta && meta->keys_recorded);
-  if (record_all_keys || !p.status_set.empty()) {
-    std::unordered_map<uid_t, std::string_view> key_of;
+  std::unordered_set<uid_t> new_records;
+  for (const auto& s : p.status_set)
+    if (!std::binary_search(in.status.begin(), in.status.end(), status_entry{s.uid, {}},
+                            [](const auto& a, const auto& b) { return a.uid < b.uid; }))
+      new_records.insert(s.uid);
+  if (record_all_keys || !new_records.empty())
     for (const auto& l : in.local)
-      if (l.uid)
-        key_of.emplace(*l.uid, l.key);
-    if (record_all_keys) {
-      for (const auto& [uid, key] : key_of)
-        record_key(uid, key);
-    } else {
-      for (const auto& s : p.status_set)
-        if (auto it = key_of.find(s.uid); it != key_of.end())
-          record_key(s.uid, it->second);
-    }
-  }
+      if (l.uid && (record_all_keys || new_records.count(*l.uid)))
+        record_key(*l.uid, l.key);
   for (const auto& s : p.status_set)
     batch_.set_record(pair_.status_name, {s.uid, s.flags});
   for (auto uid : p.status_erase)
@@ -670,14 +666,13 @@ std::vector<stored_message> folder_run::download(const std::vector<remote_messag
         rest.push_back(m);
       }
     }
-    prefetched_.reset(); // what the plan did not want goes
     if (!ready.empty()) {
       result_.counts.downloaded += ready.size();
       commit_batch(*folder_, ready, pair_.status_name, write_status_);
       report();
     }
   }
-  prefetched_.reset();
+  prefetched_.reset(); // what the plan did not want goes
   const std::size_t expected = whole_set ? info_.exists : to_fetch->size();
   auto committer = make_committer_ && expected > opt_.batch
                        ? make_committer_(*folder_, pair_.status_name)
