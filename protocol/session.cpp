@@ -371,14 +371,16 @@ mailbox_info session::select_with(std::string_view mailbox, bool readonly,
     parser_.set_literal_sink(&*sink, 0);
   }
   auto on_untagged = [&](const response& u) {
-    if (sink && deliver_body(u, items, *sink, claim))
-      return;
     if (u.keyword == "EXISTS" && u.has_number) {
       info.exists = to_u32(u.number);
       return;
     }
-    if (out && u.keyword == "FETCH") {
-      if (decode_fetch(u, items) && items.uid != 0 && items.has_flags)
+    if (u.keyword == "FETCH") {
+      if (!decode_fetch(u, items) || items.uid == 0)
+        return;
+      if (sink && items.body)
+        deliver_body(items, *sink, claim); // a prefetched body
+      else if (out && items.has_flags)
         out->changed.push_back({items.uid, items.flags, items.modseq});
       return;
     }
@@ -554,10 +556,8 @@ session::outgoing session::body_fetch(const std::string& uid_set, bool with_inte
   return make(c, "UID FETCH (BODY.PEEK[])");
 }
 
-bool session::deliver_body(const response& u, fetch_items& items, body_sink& sink,
+void session::deliver_body(fetch_items& items, body_sink& sink,
                            const std::function<bool(std::uint32_t)>& claim) {
-  if (!decode_fetch(u, items) || !items.body || items.uid == 0)
-    return false;
   body_consumer& consumer = sink.consumer;
   if (items.body->type == value::kind::streamed && sink.pending && items.body_is_last_literal) {
     if (claim(items.uid)) {
@@ -573,7 +573,6 @@ bool session::deliver_body(const response& u, fetch_items& items, body_sink& sin
     consumer.message(items.uid, items.flags, std::move(items.internaldate));
   }
   sink.settle(); // whatever streamed in this response and was not claimed
-  return true;
 }
 
 void session::fetch_bodies_of(const std::vector<std::string>& sets, body_consumer& consumer,
@@ -589,7 +588,9 @@ void session::fetch_bodies_of(const std::vector<std::string>& sets, body_consume
   std::vector<response> replies;
   try {
     replies = run(cmds, [&](const response& u) {
-      if (!deliver_body(u, items, sink, claim))
+      if (decode_fetch(u, items) && items.body && items.uid != 0)
+        deliver_body(items, sink, claim);
+      else
         sink.settle(); // whatever streamed in this response and was not claimed
     });
   } catch (...) {

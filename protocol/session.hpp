@@ -224,9 +224,9 @@ private:
                            std::optional<std::pair<std::uint32_t, std::uint64_t>> qresync,
                            resync* out, const prefetch* also = nullptr);
   outgoing body_fetch(const std::string& uid_set, bool with_internaldate);
-  // The part of a FETCH reply handler that hands a body over: true when u
-  // was a FETCH with a body (delivered if claim says so, else discarded).
-  bool deliver_body(const response& u, fetch_items& items, body_sink& sink,
+  // Hands over the body of a decoded FETCH reply (if claim says so; else
+  // it is discarded), and whatever else streamed in that reply.
+  void deliver_body(fetch_items& items, body_sink& sink,
                     const std::function<bool(std::uint32_t)>& claim);
   bool sendable(const run_state& st) const;
   void send_ready(run_state& st);
