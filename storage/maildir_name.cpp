@@ -1,6 +1,8 @@
 // OfflineIMAP-compatible Maildir file names.
 #include "storage/maildir_name.hpp"
 
+#include "storage/md5.hpp"
+
 #include "storage/storage_error.hpp"
 
 #include <algorithm>
@@ -9,7 +11,6 @@
 #include <charconv>
 #include <ctime>
 #include <memory>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 namespace oimap::storage {
@@ -68,21 +69,7 @@ bool strip_field(std::string& s, std::string_view marker, bool (*pred)(char), bo
 } // namespace
 
 std::string folder_md5(std::string_view visible_name) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int len = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr) != 1
-      || EVP_DigestUpdate(ctx.get(), visible_name.data(), visible_name.size()) != 1
-      || EVP_DigestFinal_ex(ctx.get(), digest.data(), &len) != 1)
-    throw storage_error("cannot compute md5 of folder name " + std::string(visible_name));
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(hex[digest[i] >> 4]);
-    out.push_back(hex[digest[i] & 0xf]);
-  }
-  return out;
+  return md5_hex(visible_name);
 }
 
 name_origin next_name_origin() {

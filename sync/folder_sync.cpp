@@ -4,10 +4,9 @@
 #include "protocol/imap_error.hpp"
 #include "protocol/session.hpp"
 #include "storage/maildir_store.hpp"
+#include "storage/md5.hpp"
 #include "storage/status_db.hpp"
 #include "storage/storage_error.hpp"
-
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <ctime>
@@ -24,35 +23,12 @@
 namespace oimap::sync {
 namespace {
 
+using storage::md5_hasher;
 using storage::status_db;
 
 // Folders from this many messages on are watched while they sync (see
 // maildir_folder::scan), which also lets a sync skip their scan.
 constexpr std::uint32_t watch_threshold = 1000;
-
-// md5 of a byte stream, for recognising an upload after a crash.
-class md5_hasher {
-public:
-  md5_hasher() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-    EVP_DigestInit_ex(ctx_.get(), EVP_md5(), nullptr);
-  }
-  void update(std::string_view d) { EVP_DigestUpdate(ctx_.get(), d.data(), d.size()); }
-  std::string hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx_.get(), md, &n);
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < n; ++i) {
-      out.push_back(digits[md[i] >> 4]);
-      out.push_back(digits[md[i] & 15]);
-    }
-    return out;
-  }
-
-private:
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
-};
 
 // INTERNALDATE for an upload: the file's mtime, as OfflineIMAP does.
 std::string imap_date_of(const std::filesystem::path& p) {
