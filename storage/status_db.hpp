@@ -51,7 +51,7 @@ struct pending_upload {
   std::uint32_t uidnext_before = 0;
   std::uint64_t wire_size = 0;
   std::string message_id;
-  std::string md5;
+  std::string md5; // empty: recovery hashes the local file (older runs wrote it)
   bool operator==(const pending_upload&) const = default;
 };
 

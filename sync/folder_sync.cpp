@@ -205,6 +205,8 @@ public:
   folder_result run();
 
 private:
+  // MD5 of a local message in wire form (CRLF), as the server returns it.
+  std::string wire_md5(const std::string& key);
   void recover_pending_uploads(std::vector<local_message>& L, const std::vector<remote_message>& R,
                                const std::vector<storage::status_record>& S);
   // Downloads msgs, or every message of whole_set (e.g. "1:*").
@@ -603,8 +605,8 @@ void folder_run::recover_pending_uploads(std::vector<local_message>& L,
   std::set<std::uint32_t> claimed;
   for (const auto& p : pending) {
     auto it = by_key.find(p.key);
-    if (it != by_key.end() && !it->second->uid) {
-      auto [b, e] = hashes.by_md5.equal_range(p.md5);
+    if (it != by_key.end() && !it->second->uid && !hashes.by_md5.empty()) {
+      auto [b, e] = hashes.by_md5.equal_range(p.md5.empty() ? wire_md5(p.key) : p.md5);
       for (; b != e; ++b) {
         if (b->second < p.uidnext_before || claimed.count(b->second))
           continue;
@@ -620,6 +622,19 @@ void folder_run::recover_pending_uploads(std::vector<local_message>& L,
     batch_.erase_pending(pair_.status_name, p.key);
   }
   commit_status();
+}
+
+std::string folder_run::wire_md5(const std::string& key) {
+  try {
+    auto reader = folder_->open(key);
+    md5_hasher h;
+    for (auto chunk = reader.next(); !chunk.empty(); chunk = reader.next())
+      h.update(chunk);
+    return h.hex();
+  } catch (const storage::storage_error& e) {
+    result_.warnings.push_back(e.what());
+    return {};
+  }
 }
 
 std::vector<stored_message> folder_run::download(const std::vector<remote_message>& msgs,
@@ -677,6 +692,7 @@ void folder_run::upload(const std::vector<local_message>& msgs) {
     struct item {
       const local_message* msg;
       std::filesystem::path path;
+      std::shared_ptr<storage::message_reader> reader;
       std::uint64_t size;
     };
     std::vector<item> group;
@@ -687,20 +703,16 @@ void folder_run::upload(const std::vector<local_message>& msgs) {
       if (!path)
         continue; // removed by a mail reader meanwhile
       try {
-        auto reader = folder_->open(m.key);
-        md5_hasher h;
-        std::uint64_t size = 0;
-        for (auto chunk = reader.next(); !chunk.empty(); chunk = reader.next()) {
-          h.update(chunk);
-          size += chunk.size();
-        }
+        auto reader = std::make_shared<storage::message_reader>(folder_->open(m.key));
+        const std::uint64_t size = reader->wire_size();
+        // No digest here: hashing every upload cost a quarter of a sync's
+        // CPU, and only a crash needs it; recovery hashes the local file then.
         storage::pending_upload pu;
         pu.key = m.key;
         pu.uidnext_before = info_.uidnext;
         pu.wire_size = size;
-        pu.md5 = h.hex();
         batch_.add_pending(pair_.status_name, pu);
-        group.push_back({&m, *path, size});
+        group.push_back({&m, *path, std::move(reader), size});
         bytes += size;
       } catch (const storage::storage_error& e) {
         result_.warnings.push_back(e.what());
@@ -712,14 +724,12 @@ void folder_run::upload(const std::vector<local_message>& msgs) {
     commit_status();
 
     std::vector<protocol::append_request> reqs;
-    std::vector<std::shared_ptr<storage::message_reader>> readers;
     for (const auto& g : group) {
-      auto reader = std::make_shared<storage::message_reader>(folder_->open(g.msg->key));
       protocol::append_request r;
       r.flags = g.msg->flags;
       r.internaldate = imap_date_of(g.path);
       r.size = g.size;
-      r.produce = [reader](const std::function<void(std::string_view)>& write) {
+      r.produce = [reader = g.reader](const std::function<void(std::string_view)>& write) {
         for (auto chunk = reader->next(); !chunk.empty(); chunk = reader->next())
           write(chunk);
       };
