@@ -182,11 +182,11 @@ void message_writer::abort() noexcept {
 // ---- message_reader ---------------------------------------------------------
 
 message_reader::message_reader(unique_fd fd, std::filesystem::path path)
-    : fd_(std::move(fd)), path_(std::move(path)), in_(buffer_size) {}
+    : fd_(std::move(fd)), path_(std::move(path)), in_(std::make_unique_for_overwrite<char[]>(buffer_size)) {}
 
 size_t message_reader::read_at(std::uint64_t offset) {
   for (;;) {
-    ssize_t n = ::pread(fd_.get(), in_.data(), in_.size(), static_cast<off_t>(offset));
+    ssize_t n = ::pread(fd_.get(), in_.get(), buffer_size, static_cast<off_t>(offset));
     if (n >= 0)
       return static_cast<size_t>(n);
     if (errno != EINTR)
@@ -199,7 +199,7 @@ std::uint64_t message_reader::wire_size() {
     wire_size_counter counter;
     std::uint64_t offset = 0;
     while (size_t n = read_at(offset)) {
-      counter.feed(std::string_view(in_.data(), n));
+      counter.feed(std::string_view(in_.get(), n));
       offset += n;
     }
     wire_size_ = counter.size();
@@ -211,7 +211,7 @@ std::string_view message_reader::next() {
   size_t n = read_at(offset_);
   offset_ += n;
   out_.clear();
-  converter_.convert(std::string_view(in_.data(), n), out_);
+  converter_.convert(std::string_view(in_.get(), n), out_);
   return out_;
 }
 

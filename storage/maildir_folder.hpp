@@ -123,7 +123,7 @@ private:
 
   unique_fd fd_;
   std::filesystem::path path_;
-  std::vector<char> in_;
+  std::unique_ptr<char[]> in_; // not zeroed: only what a read fills is touched
   std::string out_;
   lf_to_crlf converter_;
   std::uint64_t offset_ = 0;

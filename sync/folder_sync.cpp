@@ -724,14 +724,20 @@ void folder_run::upload(const std::vector<local_message>& msgs) {
     commit_status();
 
     std::vector<protocol::append_request> reqs;
-    for (const auto& g : group) {
+    for (auto& g : group) {
       protocol::append_request r;
       r.flags = g.msg->flags;
       r.internaldate = imap_date_of(g.path);
       r.size = g.size;
-      r.produce = [reader = g.reader](const std::function<void(std::string_view)>& write) {
+      // Each reader (and its buffers) goes once its body is sent, not with
+      // the group.
+      r.produce = [reader = std::move(g.reader)](
+                      const std::function<void(std::string_view)>& write) mutable {
+        if (!reader)
+          return; // asked twice: the session reports the short body
         for (auto chunk = reader->next(); !chunk.empty(); chunk = reader->next())
           write(chunk);
+        reader.reset();
       };
       reqs.push_back(std::move(r));
     }
