@@ -182,7 +182,8 @@ void message_writer::abort() noexcept {
 // ---- message_reader ---------------------------------------------------------
 
 message_reader::message_reader(unique_fd fd, std::filesystem::path path)
-    : fd_(std::move(fd)), path_(std::move(path)), in_(std::make_unique_for_overwrite<char[]>(buffer_size)) {}
+    : fd_(std::move(fd)), path_(std::move(path)),
+      in_(std::make_unique_for_overwrite<char[]>(buffer_size)) {}
 
 size_t message_reader::read_at(std::uint64_t offset) {
   for (;;) {
