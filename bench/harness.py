@@ -271,20 +271,32 @@ class Bench:
         for p in r.get("problems", [])[:6]:
             log(f"      {p}")
 
-    def wire_limit(self, rep, record=True, status_only=False):
+    def wire_limit(self, rep, record=True, status_only=False, store=False):
         """The wire limit (a), or with status_only the no-change floor (b):
         the same client asking only LIST and STATUS, right after its full
-        download, as a tool's (b) comes right after its (a)."""
+        download, as a tool's (b) comes right after its (a). With store, the
+        store floor (a): the same download, each message also written to a
+        file of its own where the tools' Maildirs are."""
         a = self.args
         argv = [a.wire_limit, "--port", str(self.tool_port),
                 "--connections", str(a.wire_connections)]
         if status_only:
             argv.append("--status")
+        store_dir = None
+        if store:
+            store_dir = os.path.join(self.local_base, f"store-floor-r{rep}")
+            shutil.rmtree(store_dir, ignore_errors=True)
+            os.makedirs(store_dir)
+            argv += ["--store", store_dir]
         for user, pw in self.wire_users:
             argv += ["--account", f"{user}:{pw}"]
-        logp = os.path.join(self.logs, f"{'no-change-floor' if status_only else 'wire-limit'}-r{rep}.log")
+        name = "no-change floor" if status_only else "store floor" if store else "wire limit"
+        logp = os.path.join(self.logs, f"{name.replace(' ', '-')}-r{rep}.log")
         self.server.wait_idle()
         res = measure.timed(argv, logp, timeout=a.timeout)
+        if store_dir:
+            stored = len(os.listdir(store_dir))
+            shutil.rmtree(store_dir, ignore_errors=True)
         problems = []
         reported = {}
         try:
@@ -298,8 +310,10 @@ class Bench:
         if status_only and reported and reported.get("folders") != len(self.pristine) * a.accounts:
             problems.append(f"no-change floor asked about {reported.get('folders')} folders, "
                             f"expected {len(self.pristine) * a.accounts}")
-        res.update(repeat=rep, tool="no-change floor" if status_only else "wire limit",
-                   kind="wire", fsync=None, scenario="b" if status_only else "a",
+        if store_dir and stored != want:
+            problems.append(f"store floor wrote {stored} files, expected {want}")
+        res.update(repeat=rep, tool=name, kind="floor" if store else "wire",
+                   fsync=None, scenario="b" if status_only else "a",
                    messages=reported.get("messages", 0), bytes=reported.get("bytes", 0),
                    scale=1.0, problems=problems,
                    verified=res["exit"] == 0 and not problems, log=os.path.relpath(logp, self.out))
@@ -401,6 +415,7 @@ class Bench:
             for rep in range(1, a.repeats + 1):
                 log(f"repeat {rep}/{a.repeats}")
                 self.wire_limit(rep)
+                self.wire_limit(rep, store=True)
                 if "b" in a.scenarios:
                     self.wire_limit(rep, status_only=True)
                 for ti, tool in enumerate(self.tools):

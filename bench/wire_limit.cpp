@@ -2,7 +2,12 @@
 // `UID FETCH 1:* BODY.PEEK[]` of every folder, discarding the bytes.
 //
 //   wire_limit --port N [--host 127.0.0.1] [--connections C] [--status]
-//              --account USER:PASSWORD [--account ...]
+//              [--store DIR] --account USER:PASSWORD [--account ...]
+//
+// With --store DIR every message is also written, as it arrives, to a file
+// of its own in DIR (created 0600, bytes as received, closed; no rename, no
+// fsync, no line-ending conversion): the store floor, the least any sync
+// tool must do to have the mail on that file system.
 //
 // With --status it measures the floor of a no-change resync instead: per
 // account, log in, LIST, one pipelined STATUS (MESSAGES UIDNEXT UIDVALIDITY
@@ -21,6 +26,7 @@
 #include "tool_args.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -33,6 +39,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -94,7 +101,8 @@ void collect_list(const std::string& l, std::vector<std::string>& out) {
 // literals without copying them anywhere.
 class connection {
  public:
-  connection(const std::string& host, int port) {
+  connection(const std::string& host, int port, const std::string* store = nullptr)
+      : store_(store) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd_ < 0) die("socket failed");
     sockaddr_in addr{};
@@ -192,15 +200,29 @@ class connection {
   }
 
   void skip(uint64_t n) {
+    int out = -1;
+    if (store_) {
+      static std::atomic<uint64_t> counter{0};
+      const std::string path = *store_ + "/" + std::to_string(counter.fetch_add(1));
+      out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (out < 0) die("cannot create " + path + ": " + std::strerror(errno));
+    }
     while (n > 0) {
       if (!fill()) die("connection closed inside a literal");
       size_t take = std::min<uint64_t>(n, end_ - begin_);
+      for (size_t done = 0; out >= 0 && done < take;) {
+        ssize_t w = ::write(out, buf_.data() + begin_ + done, take - done);
+        if (w <= 0) die(std::string("write to the store failed: ") + std::strerror(errno));
+        done += static_cast<size_t>(w);
+      }
       begin_ += take;
       n -= take;
     }
+    if (out >= 0) ::close(out);
   }
 
   int fd_ = -1;
+  const std::string* store_ = nullptr;
   std::vector<char> buf_;
   size_t begin_ = 0, end_ = 0;
   unsigned tag_ = 0;
@@ -226,6 +248,7 @@ int main(int argc, char** argv) {
   int port = 0;
   int connections = 1;
   bool status_only = false;
+  std::string store;
   std::vector<account> accounts;
   bench::program_name = "wire_limit";
   bench::for_each_option(argc, argv, [&](const std::string& a, auto value) {
@@ -233,6 +256,7 @@ int main(int argc, char** argv) {
     else if (a == "--port") port = std::atoi(value().c_str());
     else if (a == "--connections") connections = std::max(1, std::atoi(value().c_str()));
     else if (a == "--status") status_only = true;
+    else if (a == "--store") store = value();
     else if (a == "--account") {
       std::string v = value();
       size_t colon = v.find(':');
@@ -255,7 +279,7 @@ int main(int argc, char** argv) {
       for (;;) {
         size_t ai = next_account.fetch_add(1);
         if (ai >= accounts.size()) return;
-        auto c = std::make_unique<connection>(host, port);
+        auto c = std::make_unique<connection>(host, port, store.empty() ? nullptr : &store);
         login(*c, accounts[ai]);
         std::string tag = c->next_tag();
         c->send(tag + " LIST \"\" \"*\"\r\n");
@@ -326,7 +350,7 @@ int main(int argc, char** argv) {
           }
         }
         if (!c) {
-          c = std::make_unique<connection>(host, port);
+          c = std::make_unique<connection>(host, port, store.empty() ? nullptr : &store);
           login(*c, accounts[j.account_index]);
         }
         current = j.account_index;
