@@ -199,17 +199,21 @@ std::uint64_t message_reader::wire_size() {
   if (!wire_size_) {
     wire_size_counter counter;
     std::uint64_t offset = 0;
+    std::size_t reads = 0;
     while (size_t n = read_at(offset)) {
       counter.feed(std::string_view(in_.get(), n));
       offset += n;
+      ++reads;
     }
     wire_size_ = counter.size();
+    if (reads == 1 && offset_ == 0)
+      whole_ = static_cast<std::size_t>(offset);
   }
   return *wire_size_;
 }
 
 std::string_view message_reader::next() {
-  size_t n = read_at(offset_);
+  size_t n = whole_ && offset_ == 0 ? *whole_ : read_at(offset_);
   offset_ += n;
   out_.clear();
   converter_.convert(std::string_view(in_.get(), n), out_);

@@ -128,6 +128,9 @@ private:
   lf_to_crlf converter_;
   std::uint64_t offset_ = 0;
   std::optional<std::uint64_t> wire_size_;
+  // The whole file was one read of wire_size(), still in in_: next() sends
+  // it from there instead of reading it again.
+  std::optional<std::size_t> whole_;
 };
 
 // Thread-safety: the key -> file map is guarded by a mutex, so writers may

@@ -247,6 +247,23 @@ TEST_CASE("reading gives the wire form and its size", "[maildir_folder]") {
   CHECK(f.read_wire("m") == "Subject: y\r\n\r\nline\r\nkept\r\nend");
 }
 
+TEST_CASE("a small message is read once: its size, then its chunks from memory",
+          "[maildir_folder]") {
+  fixture f;
+  test::write_file(f.dir("cur") / "m:2,S", "Subject: y\n\nbody\n");
+  f.folder->scan();
+  message_reader r = f.folder->open("m");
+  const std::string wire = "Subject: y\r\n\r\nbody\r\n";
+  REQUIRE(r.wire_size() == wire.size());
+  // Rewritten in place after the size was taken: what goes out is what was
+  // measured, so the file was not read a second time.
+  test::write_file(f.dir("cur") / "m:2,S", "Subject: z\n\nbody\n");
+  std::string sent;
+  for (std::string_view chunk = r.next(); !chunk.empty(); chunk = r.next())
+    sent.append(chunk);
+  CHECK(sent == wire);
+}
+
 TEST_CASE("a 20 MB message streamed in 64 KB chunks is byte-exact", "[maildir_folder]") {
   fixture f;
   // Wire form with CRLF lines, bare CRs (never before CR or LF, so the
@@ -284,6 +301,11 @@ TEST_CASE("a 20 MB message streamed in 64 KB chunks is byte-exact", "[maildir_fo
   message_reader r = f.folder->open(key);
   CHECK(r.wire_size() == wire.size());
   CHECK(f.read_wire(key) == wire);
+  // The same reader after wire_size(): read again, chunk by chunk.
+  std::string again;
+  for (std::string_view chunk = r.next(); !chunk.empty(); chunk = r.next())
+    again.append(chunk);
+  CHECK(again == wire);
 }
 
 TEST_CASE("a write error names the file and the system's reason", "[maildir_folder]") {
