@@ -50,6 +50,10 @@ ui::ui_event event(ui::ui_event::kind k, const std::string& account, std::string
   return e;
 }
 
+sync::remote_snapshot snapshot_of(const protocol::mailbox_info& info) {
+  return {info.uidvalidity, info.uidnext, info.exists, info.highestmodseq};
+}
+
 // From this many folders on, the STATUS round is shared by two connections:
 // a server answers each connection in its own process, and after a change
 // STATUS costs it a few ms per folder, more than a second login.
@@ -130,8 +134,23 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
     try {
       if (!lease.session)
         lease.session = open_session(proto);
+      // Without a second connection to share the STATUS round, the listing
+      // brings every folder's STATUS with it (LIST-STATUS): one round trip
+      // less. Not with -f, which would have the server open folders for
+      // nothing.
+      std::vector<protocol::list_entry> listed;
+      std::map<std::string, sync::remote_snapshot> listed_status;
+      if (!second.valid() && ctx.only_folders.empty() && lease.session->has_condstore()
+          && lease.session->has_capability("LIST-STATUS")) {
+        auto listing = lease.session->list_status("", "*");
+        listed = std::move(listing.entries);
+        for (const auto& st : listing.statuses)
+          listed_status[st.mailbox] = snapshot_of(st.info);
+      } else {
+        listed = lease.session->list("", "*");
+      }
       std::vector<sync::remote_folder> remote;
-      for (auto& entry : lease.session->list("", "*")) {
+      for (auto& entry : listed) {
         bool selectable = true;
         for (const auto& a : entry.attributes)
           if (a == "\\Noselect" || a == "\\NoSelect" || a == "\\NonExistent")
@@ -160,7 +179,8 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
       if (lease.session->has_condstore()) {
         std::vector<std::string> names;
         for (const auto& p : out->pairs)
-          names.push_back(p.remote_name);
+          if (!listed_status.count(p.remote_name))
+            names.push_back(p.remote_name);
         std::vector<protocol::status_result> statuses;
         std::optional<session_lease> helper;
         if (second.valid() && names.size() >= split_status_from)
@@ -175,7 +195,7 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
             statuses = lease.session->status_many(names);
             auto rest = other.get();
             std::move(rest.begin(), rest.end(), std::back_inserter(statuses));
-          } else {
+          } else if (!names.empty()) {
             statuses = lease.session->status_many(names);
           }
         } catch (...) {
@@ -185,11 +205,10 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
         }
         if (helper)
           checkin(sys, proto, std::move(*helper));
-        std::map<std::string, sync::remote_snapshot> by_name;
+        std::map<std::string, sync::remote_snapshot> by_name = std::move(listed_status);
         for (const auto& st : statuses)
           if (st.ok)
-            by_name[st.mailbox] = {st.info.uidvalidity, st.info.uidnext, st.info.exists,
-                                   st.info.highestmodseq};
+            by_name[st.mailbox] = snapshot_of(st.info);
         for (auto& p : out->pairs)
           if (auto it = by_name.find(p.remote_name); it != by_name.end())
             p.remote_status = it->second;

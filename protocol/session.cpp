@@ -299,23 +299,56 @@ void session::note_enabled(const std::set<std::string>& enabled) {
 
 // ---------------------------------------------------------------- commands
 
+namespace {
+
+// mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox
+std::optional<list_entry> list_entry_of(const response& u) {
+  if (u.keyword != "LIST" || u.data.size() < 3 || u.data[0].type != value::kind::list)
+    return std::nullopt;
+  list_entry e;
+  for (const auto& a : u.data[0].items)
+    e.attributes.push_back(a.text);
+  if (u.data[1].type == value::kind::string && u.data[1].text.size() == 1)
+    e.delimiter = u.data[1].text[0];
+  e.name = u.data[2].text;
+  return e;
+}
+
+} // namespace
+
 std::vector<list_entry> session::list(std::string_view reference, std::string_view pattern) {
   command c("LIST");
   c.string(reference).string(pattern);
   std::vector<list_entry> out;
-  // mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox
   response r = run_one(c, "LIST", [&](const response& u) {
-    if (u.keyword != "LIST" || u.data.size() < 3 || u.data[0].type != value::kind::list)
-      return;
-    list_entry e;
-    for (const auto& a : u.data[0].items)
-      e.attributes.push_back(a.text);
-    if (u.data[1].type == value::kind::string && u.data[1].text.size() == 1)
-      e.delimiter = u.data[1].text[0];
-    e.name = u.data[2].text;
-    out.push_back(std::move(e));
+    if (auto e = list_entry_of(u))
+      out.push_back(std::move(*e));
   });
   expect_ok(r, "LIST " + std::string(pattern));
+  return out;
+}
+
+session::listing session::list_status(std::string_view reference, std::string_view pattern) {
+  // list-return-opt =/ "STATUS" SP "(" status-att *(SP status-att) ")"   (RFC 5819)
+  command c("LIST");
+  c.string(reference).string(pattern).raw("RETURN").begin_list().raw("STATUS").begin_list();
+  c.raw("MESSAGES").raw("UIDNEXT").raw("UIDVALIDITY");
+  if (has_capability("CONDSTORE"))
+    c.raw("HIGHESTMODSEQ");
+  c.end_list().end_list();
+  listing out;
+  response r = run_one(c, "LIST", [&](const response& u) {
+    if (auto e = list_entry_of(u)) {
+      out.entries.push_back(std::move(*e));
+    } else if (u.keyword == "STATUS" && u.data.size() >= 2 && u.data[1].type == value::kind::list) {
+      status_result st;
+      st.mailbox = u.data[0].text;
+      st.ok = true;
+      read_status_items(u.data[1], st.info);
+      out.statuses.push_back(std::move(st));
+    }
+  });
+  expect_ok(r, "LIST " + std::string(pattern) + " RETURN (STATUS)");
   return out;
 }
 

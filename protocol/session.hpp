@@ -124,6 +124,13 @@ public:
 
   // LIST reference pattern.
   std::vector<list_entry> list(std::string_view reference, std::string_view pattern);
+  // LIST reference pattern RETURN (STATUS (...)) (RFC 5819, needs LIST-STATUS):
+  // the listing and each selectable mailbox's STATUS in one round trip.
+  struct listing {
+    std::vector<list_entry> entries;
+    std::vector<status_result> statuses; // as the server sent them, each ok
+  };
+  listing list_status(std::string_view reference, std::string_view pattern);
   // CREATE; an existing mailbox ([ALREADYEXISTS]) is success.
   void create(std::string_view mailbox);
   // SELECT (or EXAMINE when readonly).

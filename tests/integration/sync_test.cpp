@@ -883,6 +883,32 @@ TEST_CASE("many folders: the STATUS round is shared by two connections", "[integ
     require_same(env, e.path().filename().string());
 }
 
+TEST_CASE("few folders: the listing brings their STATUS (LIST-STATUS)", "[integration]") {
+  sync_env env;
+  env.server().fill("alice", "folders=5,messages=3,seed=4");
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+
+  REQUIRE(env.imap().append("INBOX", make_message("late", "new\r\n")).ok());
+  env.close_imap();
+  auto r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.err.substr(0, 6000));
+  REQUIRE(r.exit_code == 0);
+  auto count = [&](const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t pos = 0; (pos = r.err.find(what, pos)) != std::string::npos; ++pos)
+      ++n;
+    return n;
+  };
+  // One command lists and asks; the unchanged folders are skipped on its
+  // answers alone, the changed one is synced.
+  CHECK(count(" LIST \"\" \"*\" RETURN (STATUS (") == 1);
+  CHECK(count(" STATUS ") - count("* STATUS ") == 0);
+  CHECK(count("* STATUS ") == 5);
+  CHECK(count(" SELECT ") + count(" EXAMINE ") == 1);
+  for (const auto& e : fs::directory_iterator(env.local_root()))
+    require_same(env, e.path().filename().string());
+}
+
 TEST_CASE("expunge = no: a local deletion only flags \\Deleted, and stays done", "[integration]") {
   sync_env env;
   env.write_config("expunge = no\n");

@@ -436,6 +436,23 @@ TEST_CASE("LIST, CREATE, SELECT, EXAMINE and STATUS", "[session]") {
   CHECK(many[3].ok);
   CHECK(many[3].info.uidvalidity != 0);
 
+  // LIST-STATUS: the same listing, and each mailbox's STATUS with it.
+  REQUIRE(s->has_capability("LIST-STATUS"));
+  auto listing = s->list_status("", "*");
+  CHECK(listing.entries.size() == boxes.size());
+  std::map<std::string, mailbox_info> status_of;
+  for (const auto& r : listing.statuses) {
+    CHECK(r.ok);
+    status_of[r.mailbox] = r.info;
+  }
+  CHECK(status_of.size() == boxes.size());
+  REQUIRE(status_of.count("INBOX"));
+  CHECK(status_of["INBOX"].uidvalidity == inbox.uidvalidity);
+  CHECK(status_of["INBOX"].highestmodseq == st.highestmodseq);
+  REQUIRE(status_of.count("Entw&APw-rfe"));
+  CHECK(status_of["Entw&APw-rfe"].uidvalidity != 0);
+  CHECK(status_of["Entw&APw-rfe"].uidnext == 1);
+
   auto e = error_of([&] { s->select("Does.Not.Exist", false); });
   CHECK(e.kind() == error_kind::no);
   CHECK_THAT(e.what(), Catch::StartsWith("SELECT Does.Not.Exist failed on 127.0.0.1:"));
