@@ -111,7 +111,8 @@ def markdown(meta, rows, runs, scenarios):
         "× wire limit: the bench's own C++ client streaming UID FETCH 1:* BODY.PEEK[] of every "
         "folder and discarding it (the floor of a full download, a); in (b), the same client "
         "right after that download, only logging in, listing the folders and asking one STATUS "
-        "(MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ) each, pipelined (the no-change floor). "
+        "(MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ) each, pipelined, or all with the listing "
+        "where the server has LIST-STATUS (the no-change floor). "
         "Store floor (a): that download with each message also written, as it arrives, to a "
         "file of its own on the tools' Maildir file system (no rename, no fsync, no CRLF "
         "conversion) — the least any tool must do to have the mail there.",
