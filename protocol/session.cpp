@@ -361,8 +361,8 @@ void session::create(std::string_view mailbox) {
   expect_ok(r, "CREATE " + std::string(mailbox));
 }
 
-mailbox_info session::select(std::string_view mailbox, bool readonly) {
-  return select_with(mailbox, readonly, std::nullopt, nullptr);
+mailbox_info session::select(std::string_view mailbox, bool readonly, const prefetch* also) {
+  return select_with(mailbox, readonly, std::nullopt, nullptr, also);
 }
 
 mailbox_info session::select_qresync(std::string_view mailbox, bool readonly,

@@ -133,8 +133,9 @@ public:
   listing list_status(std::string_view reference, std::string_view pattern);
   // CREATE; an existing mailbox ([ALREADYEXISTS]) is success.
   void create(std::string_view mailbox);
-  // SELECT (or EXAMINE when readonly).
-  mailbox_info select(std::string_view mailbox, bool readonly);
+  struct prefetch;
+  // SELECT (or EXAMINE when readonly); with also, bodies follow (see prefetch).
+  mailbox_info select(std::string_view mailbox, bool readonly, const prefetch* also = nullptr);
   // What changed in a mailbox since a known state, from one QRESYNC SELECT.
   struct resync {
     std::vector<message_flags> changed;  // new or re-flagged since modseq, sorted by uid

@@ -205,6 +205,11 @@ public:
   folder_result run();
 
 private:
+  // A download committed batch by batch as the bodies stream in.
+  struct streaming_download {
+    std::unique_ptr<stage_committer> committer;
+    std::optional<download_copier> copier;
+  };
   // MD5 of a local message in wire form (CRLF), as the server returns it.
   std::string wire_md5(const std::string& key);
   void recover_pending_uploads(std::vector<local_message>& L, const std::vector<remote_message>& R,
@@ -212,6 +217,13 @@ private:
   // Downloads msgs, or every message of whole_set (e.g. "1:*").
   std::vector<stored_message> download(const std::vector<remote_message>& msgs,
                                        std::optional<std::string_view> whole_set = {});
+  // A download whose batches are committed as the bodies arrive; expected
+  // is how many (a guess is fine): many get a committer thread.
+  std::unique_ptr<streaming_download> start_download(std::size_t expected);
+  std::vector<stored_message> finish_download(streaming_download& d);
+  // A folder never synced, with no status and no messages here, is all
+  // download: prepares early_ so that the bodies follow the SELECT.
+  bool start_first_sync(const std::optional<storage::folder_meta>& meta);
   void upload(const std::vector<local_message>& msgs);
   void delete_local(const std::vector<local_delete>& dels);
   void delete_remote(const std::vector<uid_t>& uids);
@@ -269,6 +281,7 @@ private:
   protocol::mailbox_info info_{};
   bool examined_ = false; // selected read-only, though the server is writable
   std::unique_ptr<prefetched_bodies> prefetched_; // new bodies fetched with the SELECT
+  std::unique_ptr<streaming_download> early_;     // a first sync's, started with the SELECT
   folder_result result_;
 };
 
@@ -309,6 +322,11 @@ folder_result folder_run::run() {
       prefetched_.reset(); // another numbering: those bodies are not what they seemed
     if (info_.uidvalidity != meta->uidvalidity || !resync->complete)
       resync.reset();
+  } else if (start_first_sync(meta)) {
+    // Everything on the server comes down: its bodies right behind the
+    // SELECT, in the same round trip.
+    const protocol::session::prefetch all{"1:*", &*early_->copier};
+    info_ = remote_.select(pair_.remote_name, readonly || examined_, &all);
   } else {
     info_ = remote_.select(pair_.remote_name, readonly || examined_);
   }
@@ -411,8 +429,11 @@ folder_result folder_run::run() {
 bool folder_run::snapshot_all(const std::optional<storage::folder_meta>& meta,
                               const protocol::session::resync* resync, bool remote_unchanged,
                               plan_input& in) {
-  auto S = status_.load(pair_.status_name);
-  auto entries = folder_->scan(info_.exists >= watch_threshold);
+  // After start_first_sync, the status and the folder were empty before the
+  // SELECT, and what came since is in early_.
+  auto S = early_ ? std::vector<storage::status_record>{} : status_.load(pair_.status_name);
+  auto entries =
+      early_ ? std::vector<storage::local_entry>{} : folder_->scan(info_.exists >= watch_threshold);
 
   std::vector<local_message> L;
   L.reserve(entries.size());
@@ -438,15 +459,18 @@ bool folder_run::snapshot_all(const std::optional<storage::folder_meta>& meta,
   // With CONDSTORE, an unchanged HIGHESTMODSEQ/UIDNEXT/EXISTS means the server
   // still holds exactly what the status recorded: skip fetching its flags.
   std::vector<remote_message> R;
-  const bool first_sync = S.empty() && !local_has_uids && !in.stored_uidvalidity
-                          && !opt_.plan.local_readonly
-                          && status_.pending(pair_.status_name).empty();
+  const bool first_sync =
+      early_
+      || (S.empty() && !local_has_uids && !in.stored_uidvalidity && !opt_.plan.local_readonly
+          && status_.pending(pair_.status_name).empty());
   if (first_sync) {
     // Everything on the server is new here: fetch the bodies with their
     // flags in one go instead of listing the flags first.
-    if (info_.exists > 0) {
+    if (info_.exists > 0 || early_) {
       result_.counts.to_copy = info_.exists;
-      for (auto& m : download({}, "1:*")) {
+      auto stored = early_ ? finish_download(*early_) : download({}, "1:*");
+      early_.reset();
+      for (auto& m : stored) {
         R.push_back({m.uid, m.flags});
         S.push_back({m.uid, m.flags});
         L.push_back({std::move(m.key), m.uid, m.flags});
@@ -664,23 +688,44 @@ std::vector<stored_message> folder_run::download(const std::vector<remote_messag
     }
   }
   prefetched_.reset(); // what the plan did not want goes
-  const std::size_t expected = whole_set ? info_.exists : to_fetch->size();
-  auto committer = make_committer_ && expected > opt_.batch
-                       ? make_committer_(*folder_, pair_.status_name)
-                       : make_inline_committer(*folder_, pair_.status_name, write_status_);
-  download_copier copier(*folder_, result_.counts, opt_.batch, *committer, [&] { report(); });
+  auto d = start_download(whole_set ? info_.exists : to_fetch->size());
   if (whole_set) {
-    remote_.fetch_bodies(*whole_set, copier);
+    remote_.fetch_bodies(*whole_set, *d->copier);
   } else {
     std::vector<std::uint32_t> uids;
     uids.reserve(to_fetch->size());
     for (const auto& m : *to_fetch)
       uids.push_back(m.uid);
     if (!uids.empty())
-      remote_.fetch_bodies(uids, copier);
+      remote_.fetch_bodies(uids, *d->copier);
   }
-  copier.flush();
-  return committer->drain();
+  return finish_download(*d);
+}
+
+std::unique_ptr<folder_run::streaming_download> folder_run::start_download(std::size_t expected) {
+  auto d = std::make_unique<streaming_download>();
+  d->committer = make_committer_ && expected > opt_.batch
+                     ? make_committer_(*folder_, pair_.status_name)
+                     : make_inline_committer(*folder_, pair_.status_name, write_status_);
+  d->copier.emplace(*folder_, result_.counts, opt_.batch, *d->committer, [this] { report(); });
+  return d;
+}
+
+std::vector<stored_message> folder_run::finish_download(streaming_download& d) {
+  d.copier->flush();
+  return d.committer->drain();
+}
+
+bool folder_run::start_first_sync(const std::optional<storage::folder_meta>& meta) {
+  if (meta || opt_.plan.local_readonly || !status_.pending(pair_.status_name).empty()
+      || !status_.load(pair_.status_name).empty())
+    return false;
+  const auto& st = pair_.remote_status;
+  const std::size_t expected = st ? st->exists : 0;
+  if (!folder_->scan(expected >= watch_threshold).empty())
+    return false; // messages here already: the plan decides what comes down
+  early_ = start_download(expected);
+  return true;
 }
 
 void folder_run::upload(const std::vector<local_message>& msgs) {

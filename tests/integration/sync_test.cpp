@@ -8,6 +8,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sstream>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -881,6 +882,37 @@ TEST_CASE("many folders: the STATUS round is shared by two connections", "[integ
   CHECK(count(" SELECT ") + count(" EXAMINE ") == 1);
   for (const auto& e : fs::directory_iterator(env.local_root()))
     require_same(env, e.path().filename().string());
+}
+
+TEST_CASE("a first sync fetches each folder's bodies in the SELECT's round trip", "[integration]") {
+  sync_env env;
+  env.server().fill("alice", "folders=3,messages=4,seed=5");
+  REQUIRE(env.imap().command("CREATE Empty").ok());
+  env.close_imap();
+  auto r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.err.substr(0, 6000));
+  REQUIRE(r.exit_code == 0);
+  // Each SELECT is followed by its UID FETCH 1:* before any reply: sent in
+  // one go. The empty folder too (an empty answer).
+  std::size_t selects = 0;
+  std::istringstream lines(r.err);
+  std::string line, previous;
+  while (std::getline(lines, line)) {
+    if (line.find(" UID FETCH 1:* (UID FLAGS BODY.PEEK[])") != std::string::npos) {
+      CHECK(previous.find(" > ") != std::string::npos);
+      CHECK(previous.find(" SELECT ") != std::string::npos);
+      ++selects;
+    }
+    previous = line;
+  }
+  CHECK(selects == 4);
+  for (const auto& e : fs::directory_iterator(env.local_root()))
+    require_same(env, e.path().filename().string());
+  CHECK(maildir_messages(env.local_folder("Empty")).empty());
+  // And the next run finds nothing to do.
+  r = env.oimap({"-o", "-d", "imap"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find(" SELECT ") == std::string::npos);
 }
 
 TEST_CASE("few folders: the listing brings their STATUS (LIST-STATUS)", "[integration]") {
