@@ -112,10 +112,12 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
     out->local = std::make_shared<storage::maildir_store>(md->localfolders, md->sep, mo);
     const auto local_folders = out->local->list_folders();
     // Many folders (as the last sync left them): the second connection logs
-    // in while the first lists the folders.
+    // in while the first lists the folders, to share the STATUS round. None
+    // yet (a first sync): it logs in meanwhile too, as it will download.
     const auto* imap = settings.remote(account).imap();
+    const bool split_status = local_folders.size() >= split_status_from;
     std::future<std::optional<session_lease>> second;
-    if (imap && imap->maxconnections >= 2 && local_folders.size() >= split_status_from)
+    if (imap && imap->maxconnections >= 2 && (split_status || local_folders.empty()))
       second =
           std::async(std::launch::async, [&sys, &proto] { return second_connection(sys, proto); });
     // Whatever happens below, a second connection goes back to the pool.
@@ -134,13 +136,13 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
     try {
       if (!lease.session)
         lease.session = open_session(proto);
-      // Without a second connection to share the STATUS round, the listing
+      // Unless two connections share the STATUS round, the listing
       // brings every folder's STATUS with it (LIST-STATUS): one round trip
       // less. Not with -f, which would have the server open folders for
       // nothing.
       std::vector<protocol::list_entry> listed;
       std::map<std::string, sync::remote_snapshot> listed_status;
-      if (!second.valid() && ctx.only_folders.empty() && lease.session->has_condstore()
+      if (!split_status && ctx.only_folders.empty() && lease.session->has_condstore()
           && lease.session->has_capability("LIST-STATUS")) {
         auto listing = lease.session->list_status("", "*");
         listed = std::move(listing.entries);
