@@ -687,10 +687,75 @@ void session::store_flags(const std::vector<flag_change>& changes) {
     expect_ok(replies[i], cmds[i].what);
 }
 
+std::optional<std::vector<append_result>>
+session::append_together(std::string_view mailbox, const std::vector<append_request>& messages) {
+  // append         = "APPEND" SP mailbox 1*append-message        (RFC 3502)
+  // append-message = append-opts SP append-data
+  // append-opts    = [SP flag-list] [SP date-time]
+  command c("APPEND");
+  c.astring(mailbox);
+  const append_request& first = messages.front();
+  if (!first.flags.empty())
+    add_flags(c, first.flags);
+  if (!first.internaldate.empty())
+    c.string(first.internaldate);
+  outgoing o = make(c, "APPEND " + std::string(mailbox) + " (" + std::to_string(messages.size())
+                           + " messages)");
+  std::string& last = o.steps.back();
+  last.resize(last.size() - 2);
+  last += " {" + std::to_string(first.size) + "+}\r\n";
+  o.wire_bytes += 8;
+  std::string trace = " {" + std::to_string(first.size) + " bytes}";
+  o.body = &first;
+  for (std::size_t i = 1; i < messages.size(); ++i) {
+    const append_request& m = messages[i];
+    std::string prefix;
+    if (!m.flags.empty()) {
+      prefix += " (";
+      for (auto name : imap_flag_names(m.flags))
+        prefix.append(name).push_back(' ');
+      prefix.back() = ')';
+    }
+    if (!m.internaldate.empty())
+      prefix += " \"" + m.internaldate + "\"";
+    prefix += " {" + std::to_string(m.size) + "+}\r\n";
+    o.wire_bytes += prefix.size();
+    // The trace shows each message's options and size, never its bytes.
+    trace += prefix.substr(0, prefix.rfind(" {")) + " {" + std::to_string(m.size) + " bytes}";
+    o.more_bodies.emplace_back(std::move(prefix), &m);
+  }
+  o.trace += trace;
+  std::vector<outgoing> cmds;
+  cmds.push_back(std::move(o));
+  const response r = std::move(run(cmds).front());
+  if (r.status != "OK")
+    return std::nullopt;
+  std::vector<append_result> out(messages.size());
+  std::vector<std::uint32_t> uids;
+  // resp-code-apnd = "APPENDUID" SP nz-number SP append-uid: the new UIDs
+  // in the order of the messages. Any other count: no UIDs (the upload
+  // journal finds the messages by content next run).
+  if (code_of(r) == "APPENDUID" && r.code.size() >= 3)
+    if (auto set = parse_uids(r.code[2].text, messages.size());
+        set && set->size() == messages.size())
+      uids = std::move(*set);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i].ok = true;
+    if (!uids.empty()) {
+      out[i].uidvalidity = to_u32(number_value(r.code[1]));
+      out[i].uid = uids[i];
+    }
+  }
+  return out;
+}
+
 std::vector<append_result> session::append(std::string_view mailbox,
                                            std::vector<append_request> messages) {
   // append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal
   const literal_support lit{has_capability("LITERAL+"), has_capability("LITERAL-")};
+  if (messages.size() > 1 && lit.literal_plus && has_capability("MULTIAPPEND"))
+    if (auto together = append_together(mailbox, messages))
+      return std::move(*together);
   std::vector<outgoing> cmds;
   cmds.reserve(messages.size());
   const std::string what = "APPEND " + std::string(mailbox);

@@ -183,7 +183,11 @@ public:
   void store_flags(const std::vector<flag_change>& changes);
 
   // APPEND each message, pipelined (LITERAL+, else waiting for "+" before
-  // each body). Results are in request order.
+  // each body). Several go as one MULTIAPPEND (RFC 3502) when the server has
+  // it and LITERAL+: one transaction for the server instead of one each; if
+  // it refuses the lot, they are sent again one by one, so one bad message
+  // does not hold back the others (produce() is then called a second time).
+  // Results are in request order.
   std::vector<append_result> append(std::string_view mailbox, std::vector<append_request> messages);
 
   // UID EXPUNGE (UIDPLUS); without UIDPLUS, a plain EXPUNGE, which removes
@@ -239,6 +243,10 @@ private:
   bool sendable(const run_state& st) const;
   void send_ready(run_state& st);
   void send_body(const outgoing& cmd);
+  void send_literal(const outgoing& cmd, const append_request& body);
+  // The MULTIAPPEND of append(); nullopt if the server refused it.
+  std::optional<std::vector<append_result>>
+  append_together(std::string_view mailbox, const std::vector<append_request>& messages);
   void handle_common(const response& r, std::string_view what);
 
   // One complete response; waiting_for names the command, for errors.

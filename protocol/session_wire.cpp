@@ -155,7 +155,16 @@ void session::send_ready(run_state& st) {
 }
 
 void session::send_body(const outgoing& c) {
-  const std::uint64_t size = c.body->size;
+  send_literal(c, *c.body);
+  for (const auto& [prefix, body] : c.more_bodies) {
+    write(prefix);
+    send_literal(c, *body);
+  }
+  write("\r\n");
+}
+
+void session::send_literal(const outgoing& c, const append_request& body) {
+  const std::uint64_t size = body.size;
   std::uint64_t written = 0;
   // A literal of the wrong length would desynchronise the stream for good:
   // refuse extra bytes before they go out, and a short body afterwards.
@@ -168,13 +177,12 @@ void session::send_body(const outgoing& c) {
     written += piece.size();
     write(piece);
   };
-  if (c.body->produce)
-    c.body->produce(put);
+  if (body.produce)
+    body.produce(put);
   if (written != size)
     throw imap_error(error_kind::protocol, c.what + " on " + peer() + ": the message source wrote "
                                                + std::to_string(written) + " of the announced "
                                                + std::to_string(size) + " bytes");
-  write("\r\n");
 }
 
 std::vector<response> session::run(std::vector<outgoing>& cmds,

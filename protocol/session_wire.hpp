@@ -21,7 +21,10 @@ struct session::outgoing {
   std::string trace;                    // redacted; lines separated by CRLF
   const append_request* body = nullptr; // APPEND: streamed after the last step, then CRLF
   bool body_waits = false;              // the body is a synchronizing literal
-  std::size_t wire_bytes = 0;           // command bytes without the body
+  // MULTIAPPEND (non-synchronizing literals only): after body, each further
+  // message's " (flags) date {n+}" CRLF and its body; the CRLF comes last.
+  std::vector<std::pair<std::string, const append_request*>> more_bodies;
+  std::size_t wire_bytes = 0; // command bytes without the body
   std::size_t next_step = 0;
   bool continued = false; // the server's "+" for steps[next_step] has arrived
   bool done = false;

@@ -775,11 +775,12 @@ void folder_run::upload(const std::vector<local_message>& msgs) {
       r.internaldate = imap_date_of(g.path);
       r.size = g.size;
       // Each reader (and its buffers) goes once its body is sent, not with
-      // the group.
-      r.produce = [reader = std::move(g.reader)](
-                      const std::function<void(std::string_view)>& write) mutable {
+      // the group. Asked again (the server refused a MULTIAPPEND, and the
+      // messages go one by one), the file is opened afresh.
+      r.produce = [reader = std::move(g.reader), folder = folder_.get(),
+                   key = g.msg->key](const std::function<void(std::string_view)>& write) mutable {
         if (!reader)
-          return; // asked twice: the session reports the short body
+          reader = std::make_shared<storage::message_reader>(folder->open(key));
         for (auto chunk = reader->next(); !chunk.empty(); chunk = reader->next())
           write(chunk);
         reader.reset();

@@ -612,6 +612,34 @@ TEST_CASE("kill -9 during an initial sync, then rerun: every message exactly onc
   }
 }
 
+TEST_CASE("a message the server refuses does not hold back the rest of its upload",
+          "[integration]") {
+  sync_env env;
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  // Uploaded together (MULTIAPPEND), Dovecot refuses them all for the empty
+  // file; sent again one by one, only that one stays behind, with a warning.
+  const auto inbox = env.local_folder("INBOX");
+  for (int i = 0; i < 4; ++i)
+    write_file(inbox / "new" / ("1700000000.M" + std::to_string(i) + ".h"),
+               lf(make_message("up" + std::to_string(i), "upload " + std::to_string(i) + "\r\n")));
+  write_file(inbox / "new" / "1700000000.Mempty.h", "");
+  auto r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.out << r.err.substr(0, 6000));
+  CHECK(r.err.find("1700000000.Mempty.h") != std::string::npos);
+  CHECK(r.err.find("refused") != std::string::npos);
+  std::size_t appends = 0;
+  for (std::size_t pos = 0; (pos = r.err.find(" APPEND INBOX", pos)) != std::string::npos; ++pos)
+    ++appends;
+  CHECK(appends == 1 + 5); // together, then each on its own
+  auto server = maildir_messages(env.server_folder("INBOX"));
+  CHECK(server.size() == 4);
+  // The next run uploads nothing twice.
+  r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  CHECK(maildir_messages(env.server_folder("INBOX")).size() == 4);
+  CHECK(maildir_messages(inbox).size() == 5);
+}
+
 TEST_CASE("kill -9 during a two-way sync with uploads, then rerun: exactly once each side",
           "[integration][crash]") {
   for (std::size_t kill_at : {1u, 40u, 90u}) {

@@ -34,8 +34,9 @@ std::string password_of(const std::string& user) {
 
 // Every user of the shared server: all added before the first login, since
 // Dovecot's passwd-file lookup rereads the file at most once a second.
-const char* const users[] = {"plain", "login", "wrong", "starttls", "untrusted", "imaps",   "mbox",
-                             "msgs",  "bulk",  "size",  "kicked",   "utf8",      "prefetch"};
+const char* const users[] = {"plain",  "login", "wrong",    "starttls", "untrusted",
+                             "imaps",  "mbox",  "msgs",     "bulk",     "size",
+                             "kicked", "utf8",  "prefetch", "multi"};
 
 // One Dovecot with TLS (STARTTLS on port(), imaps on ssl_port()) for the
 // whole binary; each test case uses its own user, so tests stay independent.
@@ -591,6 +592,62 @@ TEST_CASE("APPEND pipelined, flags, bodies byte-exact, expunge by uid", "[sessio
   check_no_secrets(log, user);
   if (std::getenv("OIMAP_SHOW_TRACE"))
     WARN(log.text());
+}
+
+TEST_CASE("APPENDs go as one MULTIAPPEND; refused as a whole, they go one by one", "[session]") {
+  auto user = new_user("multi");
+  trace_log log;
+  auto s = login(user, &log);
+  REQUIRE(s->has_capability("MULTIAPPEND"));
+  auto inbox = s->select("INBOX", false);
+  const std::string a = make_message("ma", "first\r\n");
+  const std::string b = make_message("mb", "second\r\n");
+  const std::string c = make_message("mc", "third\r\n");
+  std::vector<append_request> reqs;
+  reqs.push_back(request_for(a, flag::seen, "17-Jul-1996 02:44:25 -0700"));
+  reqs.push_back(request_for(b, flag_set(flag::flagged) | flag::replied));
+  reqs.push_back(request_for(c));
+  log.lines.clear();
+  auto results = s->append("INBOX", std::move(reqs));
+  {
+    INFO(log.text());
+    std::size_t appends = 0;
+    for (const auto& [dir, line] : log.lines)
+      appends += dir == '>' && line.find(" APPEND INBOX") != std::string::npos;
+    CHECK(appends == 1);
+    CHECK(log.contains("(\\Flagged \\Answered) {" + std::to_string(b.size()) + " bytes}"));
+    CHECK_FALSE(log.contains("second"));
+  }
+  REQUIRE(results.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(results[i].ok);
+    CHECK(results[i].uidvalidity == inbox.uidvalidity);
+    CHECK(results[i].uid == i + 1);
+  }
+  collecting_consumer consumer;
+  CHECK(s->fetch_bodies({1, 2, 3}, consumer, true).empty());
+  CHECK(consumer.bodies[1] == a);
+  CHECK(consumer.bodies[2] == b);
+  CHECK(consumer.bodies[3] == c);
+  CHECK(consumer.flags[1] == flag_set(flag::seen));
+  CHECK(consumer.flags[2] == (flag_set(flag::flagged) | flag::replied));
+  CHECK(consumer.dates[1] == "17-Jul-1996 09:44:25 +0000");
+
+  // Dovecot refuses a zero-byte message, and with it the whole MULTIAPPEND;
+  // sent again one by one, the others are stored and only it is refused.
+  reqs.clear();
+  reqs.push_back(request_for(a));
+  reqs.push_back(request_for(""));
+  reqs.push_back(request_for(c));
+  results = s->append("INBOX", std::move(reqs));
+  REQUIRE(results.size() == 3);
+  CHECK(results[0].ok);
+  CHECK_FALSE(results[1].ok);
+  CHECK_THAT(results[1].error, Catch::StartsWith("NO "));
+  CHECK(results[2].ok);
+  CHECK(results[0].uid == 4);
+  CHECK(results[2].uid == 5);
+  CHECK(s->fetch_flags("1:*").size() == 5);
 }
 
 TEST_CASE("many APPENDs and a large flag fetch run through the pipeline window", "[session]") {
