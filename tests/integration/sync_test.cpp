@@ -21,6 +21,25 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// How often what occurs in text before until.
+std::size_t occurrences(const std::string& text, const std::string& what,
+                        std::size_t until = std::string::npos) {
+  std::size_t n = 0;
+  for (std::size_t pos = 0; (pos = text.find(what, pos)) < until; ++pos)
+    ++n;
+  return n;
+}
+
+// A first sync of alice's generated folders, one new message in INBOX on
+// the server, then the run under test with the protocol traced.
+command_result resync_after_one_new_message(sync_env& env, const std::string& fill_spec) {
+  env.server().fill("alice", fill_spec);
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  REQUIRE(env.imap().append("INBOX", make_message("late", "new\r\n")).ok());
+  env.close_imap();
+  return env.oimap({"-o", "-d", "imap"});
+}
+
 std::string modseq(sync_env& env, const std::string& folder) {
   auto r = env.server().doveadm({"mailbox", "status", "-u", "alice", "highestmodseq", folder});
   return r.out;
@@ -627,10 +646,7 @@ TEST_CASE("a message the server refuses does not hold back the rest of its uploa
   INFO(r.out << r.err.substr(0, 6000));
   CHECK(r.err.find("1700000000.Mempty.h") != std::string::npos);
   CHECK(r.err.find("refused") != std::string::npos);
-  std::size_t appends = 0;
-  for (std::size_t pos = 0; (pos = r.err.find(" APPEND INBOX", pos)) != std::string::npos; ++pos)
-    ++appends;
-  CHECK(appends == 1 + 5); // together, then each on its own
+  CHECK(occurrences(r.err, " APPEND INBOX") == 1 + 5); // together, then each on its own
   auto server = maildir_messages(env.server_folder("INBOX"));
   CHECK(server.size() == 4);
   // The next run uploads nothing twice.
@@ -886,19 +902,11 @@ TEST_CASE("a folder examined as unchanged is selected again when a change must g
 TEST_CASE("many folders: the STATUS round is shared by two connections", "[integration]") {
   sync_env env;
   env.write_config("maxconnections = 3\n");
-  env.server().fill("alice", "folders=20,messages=2,seed=9");
-  REQUIRE(env.oimap({"-o"}).exit_code == 0);
-
-  REQUIRE(env.imap().append("INBOX", make_message("late", "new\r\n")).ok());
-  env.close_imap();
-  auto r = env.oimap({"-o", "-d", "imap"});
+  auto r = resync_after_one_new_message(env, "folders=20,messages=2,seed=9");
   INFO(r.err.substr(0, 6000));
   REQUIRE(r.exit_code == 0);
   auto count = [&](const std::string& what, std::size_t until = std::string::npos) {
-    std::size_t n = 0;
-    for (std::size_t pos = 0; (pos = r.err.find(what, pos)) < until; ++pos)
-      ++n;
-    return n;
+    return occurrences(r.err, what, until);
   };
   // Both connections logged in before the answers to STATUS came, each
   // folder was asked about once, and only the changed one was synced.
@@ -945,20 +953,10 @@ TEST_CASE("a first sync fetches each folder's bodies in the SELECT's round trip"
 
 TEST_CASE("few folders: the listing brings their STATUS (LIST-STATUS)", "[integration]") {
   sync_env env;
-  env.server().fill("alice", "folders=5,messages=3,seed=4");
-  REQUIRE(env.oimap({"-o"}).exit_code == 0);
-
-  REQUIRE(env.imap().append("INBOX", make_message("late", "new\r\n")).ok());
-  env.close_imap();
-  auto r = env.oimap({"-o", "-d", "imap"});
+  auto r = resync_after_one_new_message(env, "folders=5,messages=3,seed=4");
   INFO(r.err.substr(0, 6000));
   REQUIRE(r.exit_code == 0);
-  auto count = [&](const std::string& what) {
-    std::size_t n = 0;
-    for (std::size_t pos = 0; (pos = r.err.find(what, pos)) != std::string::npos; ++pos)
-      ++n;
-    return n;
-  };
+  auto count = [&](const std::string& what) { return occurrences(r.err, what); };
   // One command lists and asks; the unchanged folders are skipped on its
   // answers alone, the changed one is synced.
   CHECK(count(" LIST \"\" \"*\" RETURN (STATUS (") == 1);
