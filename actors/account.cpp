@@ -185,22 +185,31 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
             names.push_back(p.remote_name);
         std::vector<protocol::status_result> statuses;
         std::optional<session_lease> helper;
-        if (second.valid() && names.size() >= split_status_from)
-          helper = second.get();
         try {
-          if (helper && helper->session->has_condstore()) {
-            // Half each, at the same time.
+          if (second.valid() && names.size() >= split_status_from) {
+            // Half each, at the same time: the first connection starts on
+            // its half at once, the second on the other half once logged
+            // in (or, if it cannot be had, the first does both).
             std::vector<std::string> back(names.begin() + names.size() / 2, names.end());
             names.resize(names.size() / 2);
-            auto other =
-                std::async(std::launch::async, [&] { return helper->session->status_many(back); });
+            auto other = std::async(std::launch::async,
+                                    [&]() -> std::optional<std::vector<protocol::status_result>> {
+                                      helper = second.get();
+                                      if (!helper || !helper->session->has_condstore())
+                                        return std::nullopt;
+                                      return helper->session->status_many(back);
+                                    });
             statuses = lease.session->status_many(names);
             auto rest = other.get();
-            std::move(rest.begin(), rest.end(), std::back_inserter(statuses));
+            if (!rest)
+              rest = lease.session->status_many(back);
+            std::move(rest->begin(), rest->end(), std::back_inserter(statuses));
           } else if (!names.empty()) {
             statuses = lease.session->status_many(names);
           }
         } catch (...) {
+          // The other half's thread has ended (its future was destroyed on
+          // the way here), so helper is settled.
           if (helper)
             checkin(sys, proto, session_lease{}); // whichever failed, neither is trusted
           throw;
