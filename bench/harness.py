@@ -295,7 +295,7 @@ class Bench:
         self.server.wait_idle()
         res = measure.timed(argv, logp, timeout=a.timeout)
         if store_dir:
-            stored = len(os.listdir(store_dir))
+            stored = sum(len(files) for _, _, files in os.walk(store_dir))
             shutil.rmtree(store_dir, ignore_errors=True)
         problems = []
         reported = {}

@@ -114,8 +114,9 @@ def markdown(meta, rows, runs, scenarios):
         "(MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ) each, pipelined, or all with the listing "
         "where the server has LIST-STATUS (the no-change floor). "
         "Store floor (a): that download with each message also written, as it arrives, to a "
-        "file of its own on the tools' Maildir file system (no rename, no fsync, no CRLF "
-        "conversion) — the least any tool must do to have the mail there.",
+        "file of its own (a directory per folder) on the tools' Maildir file system (no "
+        "rename, no fsync, no CRLF conversion) — the least any tool must do to have the mail "
+        "there.",
         "verified: after every run each account's local Maildir and the server's Maildir are "
         "compared with the expected state message by message (Message-ID, whole message modulo "
         "CRLF/LF, flags D F P R S T); for mbsync the X-TUID header it adds to messages it "

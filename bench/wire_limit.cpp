@@ -5,9 +5,10 @@
 //              [--store DIR] --account USER:PASSWORD [--account ...]
 //
 // With --store DIR every message is also written, as it arrives, to a file
-// of its own in DIR (created 0600, bytes as received, closed; no rename, no
-// fsync, no line-ending conversion): the store floor, the least any sync
-// tool must do to have the mail on that file system.
+// of its own (created 0600, bytes as received, closed; no rename, no fsync,
+// no line-ending conversion) in a directory per folder under DIR, as a
+// Maildir has: the store floor, the least any sync tool must do to have the
+// mail on that file system.
 //
 // With --status it measures the floor of a no-change resync instead: per
 // account, log in, LIST, one pipelined STATUS (MESSAGES UIDNEXT UIDVALIDITY
@@ -29,6 +30,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -103,8 +105,7 @@ void collect_list(const std::string& l, std::vector<std::string>& out) {
 // literals without copying them anywhere.
 class connection {
  public:
-  connection(const std::string& host, int port, const std::string* store = nullptr)
-      : store_(store) {
+  connection(const std::string& host, int port) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd_ < 0) die("socket failed");
     sockaddr_in addr{};
@@ -170,6 +171,8 @@ class connection {
   }
 
   std::string next_tag() { return "w" + std::to_string(++tag_); }
+  // Literals from now on are also written to files in dir.
+  void store_in(std::string dir) { store_dir_ = std::move(dir); }
 
   uint64_t literal_bytes_ = 0;
   uint64_t fetches_ = 0;
@@ -203,9 +206,9 @@ class connection {
 
   void skip(uint64_t n) {
     int out = -1;
-    if (store_) {
+    if (!store_dir_.empty()) {
       static std::atomic<uint64_t> counter{0};
-      const std::string path = *store_ + "/" + std::to_string(counter.fetch_add(1));
+      const std::string path = store_dir_ + "/" + std::to_string(counter.fetch_add(1));
       out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
       if (out < 0) die("cannot create " + path + ": " + std::strerror(errno));
     }
@@ -224,7 +227,7 @@ class connection {
   }
 
   int fd_ = -1;
-  const std::string* store_ = nullptr;
+  std::string store_dir_;  // where literals go; empty: nowhere
   std::vector<char> buf_;
   size_t begin_ = 0, end_ = 0;
   unsigned tag_ = 0;
@@ -283,7 +286,7 @@ int main(int argc, char** argv) {
       for (;;) {
         size_t ai = next_account.fetch_add(1);
         if (ai >= accounts.size()) return;
-        auto c = std::make_unique<connection>(host, port, store.empty() ? nullptr : &store);
+        auto c = std::make_unique<connection>(host, port);
         const std::string ok = login(*c, accounts[ai]);
         if (status_only && ok.find(" LIST-STATUS") != std::string::npos) {
           // LIST-STATUS (RFC 5819): the listing and every STATUS in one
@@ -369,10 +372,15 @@ int main(int argc, char** argv) {
           }
         }
         if (!c) {
-          c = std::make_unique<connection>(host, port, store.empty() ? nullptr : &store);
+          c = std::make_unique<connection>(host, port);
           login(*c, accounts[j.account_index]);
         }
         current = j.account_index;
+      }
+      if (!store.empty()) {
+        std::string dir = store + "/" + std::to_string(j.account_index) + "-" + std::to_string(i);
+        if (::mkdir(dir.c_str(), 0700) != 0) die("cannot create " + dir + ": " + std::strerror(errno));
+        c->store_in(std::move(dir));
       }
       std::string t1 = c->next_tag(), t2 = c->next_tag();
       c->send(t1 + " EXAMINE " + quoted(j.folder) + "\r\n" + t2 + " UID FETCH 1:* BODY.PEEK[]\r\n");
