@@ -83,7 +83,7 @@ TEST_CASE("option names are case-insensitive, values keep their case", "[config_
   CHECK(file.options("a") == std::vector<std::string>{"remotehost", "x"});
 }
 
-TEST_CASE("the first '=' or ':' delimits; spaces around are stripped", "[config_file]") {
+TEST_CASE("the first '=' or ':' delimits, and spaces around are stripped", "[config_file]") {
   const auto file = parse("[a]\n"
                           "k = v = w : x\n"
                           "k2 : a=b\n"
@@ -134,7 +134,8 @@ TEST_CASE("continuation lines", "[config_file]") {
   }
 }
 
-TEST_CASE("only whole lines are comments: '#' and ';' inside a value stay", "[config_file]") {
+TEST_CASE("only whole lines are comments: '#' and semicolons inside a value stay",
+          "[config_file]") {
   const auto file = parse("# leading comment\n"
                           "; another\n"
                           "[a]\n"

@@ -732,7 +732,7 @@ TEST_CASE("the -k option overrides settings, -l writes a 0600 log", "[integratio
   CHECK(read_file(log).find("Finished account Test") != std::string::npos);
 }
 
-TEST_CASE("an unchanged folder is skipped without SELECT; a change right after is still seen",
+TEST_CASE("an unchanged folder is skipped without SELECT, and a change right after is still seen",
           "[integration]") {
   sync_env env;
   auto& imap = env.imap();
@@ -764,7 +764,7 @@ TEST_CASE("an unchanged folder is skipped without SELECT; a change right after i
         == 1);
 }
 
-TEST_CASE("server changes come with the QRESYNC SELECT, expunges as VANISHED; no flag listing",
+TEST_CASE("server changes come with the QRESYNC SELECT, expunges as VANISHED, no flag listing",
           "[integration]") {
   sync_env env;
   seed_inbox_and_sync(env, 6);
@@ -981,7 +981,7 @@ TEST_CASE("few folders: the listing brings their STATUS (LIST-STATUS)", "[integr
     require_same(env, e.path().filename().string());
 }
 
-TEST_CASE("expunge = no: a local deletion only flags \\Deleted, and stays done", "[integration]") {
+TEST_CASE("expunge = no: a local deletion only flags Deleted, and stays done", "[integration]") {
   sync_env env;
   env.write_config("expunge = no\n");
   auto& imap = env.imap();

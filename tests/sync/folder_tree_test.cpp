@@ -68,7 +68,7 @@ TEST_CASE("new local folders are created on the server, parents first, once", "[
   }
 }
 
-TEST_CASE("createfolders, readonly, \\Noselect and -f limit what is paired", "[folder_tree]") {
+TEST_CASE("createfolders, readonly, Noselect and -f limit what is paired", "[folder_tree]") {
   const std::vector<remote_folder> remote{
       {"INBOX", '.', true}, {"Only.Remote", '.', true}, {"Container", '.', false}};
   const strings local{"INBOX", "Only.Local"};
