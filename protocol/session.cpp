@@ -44,14 +44,27 @@ void add_flags(command& c, flag_set flags) {
   c.end_list();
 }
 
-// STATUS mailbox (MESSAGES UIDNEXT UIDVALIDITY [HIGHESTMODSEQ])
-command status_command(std::string_view mailbox, bool condstore) {
-  command c("STATUS");
-  c.astring(mailbox).begin_list().raw("MESSAGES").raw("UIDNEXT").raw("UIDVALIDITY");
+// (MESSAGES UIDNEXT UIDVALIDITY [HIGHESTMODSEQ]): what sync asks of STATUS,
+// alone or with a LIST.
+void add_status_items(command& c, bool condstore) {
+  c.begin_list().raw("MESSAGES").raw("UIDNEXT").raw("UIDVALIDITY");
   if (condstore)
     c.raw("HIGHESTMODSEQ");
   c.end_list();
+}
+
+command status_command(std::string_view mailbox, bool condstore) {
+  command c("STATUS");
+  c.astring(mailbox);
+  add_status_items(c, condstore);
   return c;
+}
+
+// mailbox-data =/ "STATUS" SP mailbox SP "(" [status-att-list] ")": the list.
+const value* status_items_of(const response& u) {
+  if (u.keyword != "STATUS" || u.data.size() < 2 || u.data[1].type != value::kind::list)
+    return nullptr;
+  return &u.data[1];
 }
 
 // status-att-list = status-att-val *(SP status-att-val)
@@ -331,20 +344,18 @@ std::vector<list_entry> session::list(std::string_view reference, std::string_vi
 session::listing session::list_status(std::string_view reference, std::string_view pattern) {
   // list-return-opt =/ "STATUS" SP "(" status-att *(SP status-att) ")"   (RFC 5819)
   command c("LIST");
-  c.string(reference).string(pattern).raw("RETURN").begin_list().raw("STATUS").begin_list();
-  c.raw("MESSAGES").raw("UIDNEXT").raw("UIDVALIDITY");
-  if (has_capability("CONDSTORE"))
-    c.raw("HIGHESTMODSEQ");
-  c.end_list().end_list();
+  c.string(reference).string(pattern).raw("RETURN").begin_list().raw("STATUS");
+  add_status_items(c, has_capability("CONDSTORE"));
+  c.end_list();
   listing out;
   response r = run_one(c, "LIST", [&](const response& u) {
     if (auto e = list_entry_of(u)) {
       out.entries.push_back(std::move(*e));
-    } else if (u.keyword == "STATUS" && u.data.size() >= 2 && u.data[1].type == value::kind::list) {
+    } else if (const value* items = status_items_of(u)) {
       status_result st;
       st.mailbox = u.data[0].text;
       st.ok = true;
-      read_status_items(u.data[1], st.info);
+      read_status_items(*items, st.info);
       out.statuses.push_back(std::move(st));
     }
   });
@@ -401,7 +412,6 @@ mailbox_info session::select_with(std::string_view mailbox, bool readonly,
   if (also) {
     cmds.push_back(body_fetch(also->uid_set, false));
     sink.emplace(*also->consumer);
-    parser_.set_literal_sink(&*sink, 0);
   }
   auto on_untagged = [&](const response& u) {
     if (u.keyword == "EXISTS" && u.has_number) {
@@ -440,20 +450,8 @@ mailbox_info session::select_with(std::string_view mailbox, bool readonly,
     else if (code == "NOMODSEQ")
       info.highestmodseq = 0;
   };
-  std::vector<response> replies;
-  try {
-    replies = run(cmds, on_untagged);
-  } catch (...) {
-    if (sink) {
-      parser_.set_literal_sink(nullptr);
-      sink->settle();
-    }
-    throw;
-  }
-  if (sink) {
-    parser_.set_literal_sink(nullptr);
-    sink->settle();
-  }
+  std::vector<response> replies =
+      sink ? run_streaming(cmds, *sink, on_untagged) : run(cmds, on_untagged);
   const response& r = replies.front();
   expect_ok(r, what);
   if (also && !fetch_succeeded(replies.back()))
@@ -468,8 +466,8 @@ mailbox_info session::status(std::string_view mailbox) {
   const std::string what = "STATUS " + std::string(mailbox);
   response r =
       run_one(status_command(mailbox, has_capability("CONDSTORE")), what, [&](const response& u) {
-        if (u.keyword == "STATUS" && u.data.size() >= 2 && u.data[1].type == value::kind::list)
-          read_status_items(u.data[1], info);
+        if (const value* items = status_items_of(u))
+          read_status_items(*items, info);
       });
   expect_ok(r, what);
   return info;
@@ -484,7 +482,8 @@ std::vector<status_result> session::status_many(const std::vector<std::string>& 
   std::vector<status_result> out(mailboxes.size());
   std::vector<bool> seen(mailboxes.size());
   auto replies = run(cmds, [&](const response& u) {
-    if (u.keyword != "STATUS" || u.data.size() < 2 || u.data[1].type != value::kind::list)
+    const value* items = status_items_of(u);
+    if (!items)
       return;
     // By name; a server that spells the name differently still answers in
     // command order, so the first mailbox without data takes it.
@@ -496,7 +495,7 @@ std::vector<status_result> session::status_many(const std::vector<std::string>& 
     if (i == mailboxes.size())
       return;
     seen[i] = true;
-    read_status_items(u.data[1], out[i].info);
+    read_status_items(*items, out[i].info);
   });
   for (std::size_t i = 0; i < mailboxes.size(); ++i) {
     out[i].mailbox = mailboxes[i];
@@ -578,6 +577,25 @@ std::size_t session::fetch_bodies(std::string_view uid_set, body_consumer& consu
   return delivered.size();
 }
 
+std::vector<response> session::run_streaming(std::vector<outgoing>& cmds, body_sink& sink,
+                                             const untagged_handler& on_untagged) {
+  // Every literal goes to the sink while these commands run, and only then.
+  parser_.set_literal_sink(&sink, 0);
+  auto unhook = [&] {
+    parser_.set_literal_sink(nullptr);
+    sink.settle();
+  };
+  std::vector<response> replies;
+  try {
+    replies = run(cmds, on_untagged);
+  } catch (...) {
+    unhook();
+    throw;
+  }
+  unhook();
+  return replies;
+}
+
 session::outgoing session::body_fetch(const std::string& uid_set, bool with_internaldate) {
   // INTERNALDATE only on request: sync does not need it, and it can cost the
   // server a stat per message.
@@ -616,23 +634,13 @@ void session::fetch_bodies_of(const std::vector<std::string>& sets, body_consume
     cmds.push_back(body_fetch(set, with_internaldate));
 
   body_sink sink(consumer);
-  parser_.set_literal_sink(&sink, 0);
   fetch_items items;
-  std::vector<response> replies;
-  try {
-    replies = run(cmds, [&](const response& u) {
-      if (decode_fetch(u, items) && items.body && items.uid != 0)
-        deliver_body(items, sink, claim);
-      else
-        sink.settle(); // whatever streamed in this response and was not claimed
-    });
-  } catch (...) {
-    parser_.set_literal_sink(nullptr);
-    sink.settle();
-    throw;
-  }
-  parser_.set_literal_sink(nullptr);
-  sink.settle();
+  auto replies = run_streaming(cmds, sink, [&](const response& u) {
+    if (decode_fetch(u, items) && items.body && items.uid != 0)
+      deliver_body(items, sink, claim);
+    else
+      sink.settle(); // whatever streamed in this response and was not claimed
+  });
   for (std::size_t i = 0; i < replies.size(); ++i)
     if (!fetch_succeeded(replies[i]))
       fail_reply(replies[i], cmds[i].what);

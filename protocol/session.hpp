@@ -227,6 +227,9 @@ private:
   // is answered, hands untagged data to on_untagged; returns the tagged
   // replies in command order. NO and BAD are returned, not thrown.
   std::vector<response> run(std::vector<outgoing>& cmds, const untagged_handler& on_untagged = {});
+  // run() with every literal streamed to sink, which is settled afterwards.
+  std::vector<response> run_streaming(std::vector<outgoing>& cmds, body_sink& sink,
+                                      const untagged_handler& on_untagged);
   response run_one(const command& cmd, std::string what, const untagged_handler& on_untagged = {});
   void fetch_bodies_of(const std::vector<std::string>& sets, body_consumer& consumer,
                        const std::function<bool(std::uint32_t)>& claim, bool with_internaldate);
