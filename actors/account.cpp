@@ -91,6 +91,45 @@ std::optional<session_lease> second_connection(caf::actor_system& sys, const fol
   }
 }
 
+// STATUS for every name on first. With the second connection coming and
+// many names, half each at the same time: first starts on its half at once,
+// the second on the other half once logged in (if it cannot be had, first
+// does both); it goes back to the pool afterwards.
+std::vector<protocol::status_result> status_round(caf::actor_system& sys, const folder_job& proto,
+                                                  protocol::session& first,
+                                                  std::future<std::optional<session_lease>>& second,
+                                                  std::vector<std::string> names) {
+  if (!second.valid() || names.size() < split_status_from)
+    return names.empty() ? std::vector<protocol::status_result>{} : first.status_many(names);
+  std::vector<std::string> back(names.begin() + names.size() / 2, names.end());
+  names.resize(names.size() / 2);
+  std::optional<session_lease> helper;
+  std::vector<protocol::status_result> statuses;
+  try {
+    auto other = std::async(std::launch::async,
+                            [&]() -> std::optional<std::vector<protocol::status_result>> {
+                              helper = second.get();
+                              if (!helper || !helper->session->has_condstore())
+                                return std::nullopt;
+                              return helper->session->status_many(back);
+                            });
+    statuses = first.status_many(names);
+    auto rest = other.get();
+    if (!rest)
+      rest = first.status_many(back);
+    std::move(rest->begin(), rest->end(), std::back_inserter(statuses));
+  } catch (...) {
+    // The other half's thread has ended (its future was destroyed on the
+    // way here), so helper is settled.
+    if (helper)
+      checkin(sys, proto, session_lease{}); // whichever failed, neither is trusted
+    throw;
+  }
+  if (helper)
+    checkin(sys, proto, std::move(*helper));
+  return statuses;
+}
+
 // Blocking part of the setup, run on the setup actor's own thread.
 account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
   auto out = std::make_shared<account_setup>();
@@ -183,39 +222,7 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
         for (const auto& p : out->pairs)
           if (!listed_status.count(p.remote_name))
             names.push_back(p.remote_name);
-        std::vector<protocol::status_result> statuses;
-        std::optional<session_lease> helper;
-        try {
-          if (second.valid() && names.size() >= split_status_from) {
-            // Half each, at the same time: the first connection starts on
-            // its half at once, the second on the other half once logged
-            // in (or, if it cannot be had, the first does both).
-            std::vector<std::string> back(names.begin() + names.size() / 2, names.end());
-            names.resize(names.size() / 2);
-            auto other = std::async(std::launch::async,
-                                    [&]() -> std::optional<std::vector<protocol::status_result>> {
-                                      helper = second.get();
-                                      if (!helper || !helper->session->has_condstore())
-                                        return std::nullopt;
-                                      return helper->session->status_many(back);
-                                    });
-            statuses = lease.session->status_many(names);
-            auto rest = other.get();
-            if (!rest)
-              rest = lease.session->status_many(back);
-            std::move(rest->begin(), rest->end(), std::back_inserter(statuses));
-          } else if (!names.empty()) {
-            statuses = lease.session->status_many(names);
-          }
-        } catch (...) {
-          // The other half's thread has ended (its future was destroyed on
-          // the way here), so helper is settled.
-          if (helper)
-            checkin(sys, proto, session_lease{}); // whichever failed, neither is trusted
-          throw;
-        }
-        if (helper)
-          checkin(sys, proto, std::move(*helper));
+        auto statuses = status_round(sys, proto, *lease.session, second, std::move(names));
         std::map<std::string, sync::remote_snapshot> by_name = std::move(listed_status);
         for (const auto& st : statuses)
           if (st.ok)
