@@ -126,6 +126,16 @@ void require_same(sync_env& env, const std::string& folder, char sep = '.') {
   REQUIRE(server == local);
 }
 
+// A sync that must succeed and leave INBOX the same on both sides; returns
+// how many messages the local INBOX then holds.
+std::size_t resync_inbox(sync_env& env) {
+  auto r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  require_same(env, "INBOX");
+  return maildir_messages(env.local_folder("INBOX")).size();
+}
+
 // n messages m1..mn in INBOX on the server, then a first sync.
 void seed_inbox_and_sync(sync_env& env, int n) {
   auto& imap = env.imap();
@@ -526,11 +536,7 @@ TEST_CASE("SIGINT stops a sync cleanly and the next run completes it", "[integra
     CHECK(code == 1); // interrupted: not a success, not a crash
   }
   // Whatever the interrupted run left is consistent: the rerun finishes the job.
-  auto r = env.oimap({"-o"});
-  INFO(r.out << r.err);
-  REQUIRE(r.exit_code == 0);
-  require_same(env, "INBOX");
-  CHECK(maildir_messages(env.local_folder("INBOX")).size() == 1500);
+  CHECK(resync_inbox(env) == 1500);
 }
 
 TEST_CASE("a new local folder, nested, is created on the server, parents first", "[integration]") {
@@ -623,11 +629,7 @@ TEST_CASE("kill -9 during an initial sync, then rerun: every message exactly onc
         run.wait();
       }
       wait_for_server_to_drop_clients(env);
-      auto r = env.oimap({"-o"});
-      INFO(r.out << r.err);
-      REQUIRE(r.exit_code == 0);
-      require_same(env, "INBOX");
-      CHECK(maildir_messages(env.local_folder("INBOX")).size() == 200);
+      CHECK(resync_inbox(env) == 200);
     }
   }
 }
@@ -864,11 +866,7 @@ TEST_CASE("a big folder's own uploads are known when only the server changes nex
   REQUIRE(s.command("SELECT INBOX").ok());
   REQUIRE(s.append("INBOX", make_message("fresh", "new on the server\r\n")).ok());
   env.close_imap();
-  auto r = env.oimap({"-o"});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  require_same(env, "INBOX");
-  CHECK(maildir_messages(env.local_folder("INBOX")).size() == 1102);
+  CHECK(resync_inbox(env) == 1102);
 }
 
 TEST_CASE("a folder examined as unchanged is selected again when a change must go up",
