@@ -12,7 +12,23 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <chrono>
+#include <cstdio>
+
 namespace oimap::actors {
+
+namespace {
+// The trace stamps each line with the time since start (as OfflineIMAP's imaplib2 trace
+// does), so a slow run shows where it waited. Set during static initialisation.
+const auto process_start = std::chrono::steady_clock::now();
+
+std::string since_start() {
+  const std::chrono::duration<double> d = std::chrono::steady_clock::now() - process_start;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", d.count());
+  return buf;
+}
+} // namespace
 
 std::shared_ptr<protocol::session> open_session(const folder_job& job) {
   sync::trace_fn trace;
@@ -23,7 +39,8 @@ std::shared_ptr<protocol::session> open_session(const folder_job& job) {
       ui::ui_event e;
       e.type = ui::ui_event::kind::debug;
       e.account = account;
-      e.text = "imap " + account + " " + std::string(1, dir) + " " + std::string(line);
+      e.text = "imap " + account + " " + since_start() + " " + std::string(1, dir) + " "
+               + std::string(line);
       caf::anon_send(ui, std::move(e));
     };
   }

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <sys/resource.h>
@@ -423,6 +424,28 @@ TEST_CASE("the imap debug trace (-d imap) never shows the password", "[integrati
   // base64("\0alice\0S3cr3t-P4ss;#") and its prefix
   CHECK(r.err.find("AGFsaWNlAFMzY3IzdC1QNHNzOyM=") == std::string::npos);
   CHECK(r.err.find("AGFsaWNlAFMzY3Iz") == std::string::npos);
+}
+
+TEST_CASE("the imap debug trace stamps each line with the seconds since start", "[integration]") {
+  sync_env env;
+  auto r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.err.substr(0, 2000));
+  REQUIRE(r.exit_code == 0);
+  const std::regex line(R"(^imap Test (\d+\.\d{4}) ([<>]) .*$)");
+  std::istringstream lines(r.err);
+  std::size_t stamped = 0;
+  double last_login = -1;
+  for (std::string l; std::getline(lines, l);) {
+    std::smatch m;
+    if (!std::regex_match(l, m, line))
+      continue;
+    ++stamped;
+    if (l.find(" > A1 AUTHENTICATE") != std::string::npos)
+      last_login = std::stod(m[1]);
+  }
+  CHECK(stamped >= 5);
+  CHECK(last_login >= 0);
+  CHECK(last_login < 60);
 }
 
 TEST_CASE("two accounts with maxsyncaccounts = 2", "[integration]") {
