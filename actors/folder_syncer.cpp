@@ -80,9 +80,17 @@ folder_report run_job(caf::actor_system& sys, const folder_job& job, session_lea
                                               const std::string& status_name) {
     return make_copier_committer(sys, folder, status_name, job.writer);
   };
+  // Back to the pool as soon as the folder is done with the server, so the
+  // next folder's commands go out while this one writes its Maildir.
+  bool returned = false;
+  const sync::remote_done_fn give_back = [&] {
+    returned = true;
+    caf::anon_send(job.pool, checkin_atom::value, std::move(lease));
+  };
   try {
-    report.result = sync::sync_folder(*lease.session, *job.local, *job.status, job.pair,
-                                      write_status, job.options, *job.ctx->stop, progress, copiers);
+    report.result =
+        sync::sync_folder(*lease.session, *job.local, *job.status, job.pair, write_status,
+                          job.options, *job.ctx->stop, progress, copiers, give_back);
   } catch (const protocol::imap_error& e) {
     lease.session.reset(); // unusable after a lost connection or protocol error
     fail(e.what());
@@ -90,7 +98,8 @@ folder_report run_job(caf::actor_system& sys, const folder_job& job, session_lea
     lease.session.reset();
     fail(e.what());
   }
-  caf::anon_send(job.pool, checkin_atom::value, std::move(lease));
+  if (!returned)
+    caf::anon_send(job.pool, checkin_atom::value, std::move(lease));
   return report;
 }
 

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <unordered_map>
@@ -137,6 +138,7 @@ public:
   }
   void discard() override { writer_.reset(); }
 
+  bool has(std::uint32_t uid) const { return staged_.count(uid) != 0; }
   // The staged message of uid, taken out, with its size on the wire.
   std::optional<std::pair<storage::staged_message, std::uint64_t>> take(std::uint32_t uid) {
     auto it = staged_.find(uid);
@@ -198,9 +200,11 @@ public:
   folder_run(protocol::session& remote, storage::maildir_store& local, status_db& status,
              const status_write_fn& write_status, const folder_pair& pair,
              const folder_sync_options& opt, const std::atomic<bool>& stop,
-             const progress_fn& progress, const committer_factory& make_committer)
-      : remote_(remote), local_(local), status_(status), write_status_(write_status), pair_(pair),
-        opt_(opt), stop_(stop), progress_(progress), make_committer_(make_committer) {}
+             const progress_fn& progress, const committer_factory& make_committer,
+             const remote_done_fn& remote_done)
+      : remote_(&remote), local_(local), status_(status), write_status_(write_status), pair_(pair),
+        opt_(opt), stop_(stop), progress_(progress), make_committer_(make_committer),
+        remote_done_(remote_done) {}
 
   folder_result run();
 
@@ -230,7 +234,7 @@ private:
   void apply_flags(const plan_result& p);
   // After EXAMINE: SELECT again, read-write, for STORE and EXPUNGE.
   void select_for_writing() {
-    auto again = remote_.select(pair_.remote_name, false);
+    auto again = remote().select(pair_.remote_name, false);
     examined_ = false;
     if (again.uidvalidity != info_.uidvalidity)
       throw protocol::imap_error(protocol::error_kind::no,
@@ -264,9 +268,31 @@ private:
     if (progress_)
       progress_(result_.counts);
   }
+  protocol::session& remote() {
+    if (!remote_)
+      throw std::logic_error("folder '" + pair_.remote_name + "': session used after release");
+    return *remote_;
+  }
+  // Whether carrying out p needs the server: a STORE, an EXPUNGE, an APPEND,
+  // or a body that did not come with the SELECT.
+  bool needs_remote(const plan_result& p) const {
+    if (!p.set_remote_flags.empty() || !p.delete_remote.empty() || !p.upload.empty())
+      return true;
+    return std::any_of(p.download.begin(), p.download.end(), [&](const remote_message& m) {
+      return !prefetched_ || !prefetched_->has(m.uid);
+    });
+  }
+  // The rest is Maildir and status work: the session can serve another
+  // folder meanwhile (the caller hands it on).
+  void release_remote() {
+    if (remote_ && remote_done_) {
+      remote_ = nullptr;
+      remote_done_();
+    }
+  }
   bool stopping() const { return stop_.load(std::memory_order_relaxed); }
 
-  protocol::session& remote_;
+  protocol::session* remote_; // null once released
   storage::maildir_store& local_;
   status_db& status_;
   const status_write_fn& write_status_;
@@ -275,6 +301,7 @@ private:
   const std::atomic<bool>& stop_;
   const progress_fn& progress_;
   const committer_factory& make_committer_;
+  const remote_done_fn& remote_done_;
 
   std::unique_ptr<storage::maildir_folder> folder_;
   status_db::batch batch_;
@@ -303,7 +330,7 @@ folder_result folder_run::run() {
   // (\Recent, index write-back), and the plan reselects if it must write.
   examined_ = local_unchanged && !readonly;
   std::optional<protocol::session::resync> resync;
-  if (remote_.has_qresync() && meta && meta->highestmodseq != 0 && !readonly) {
+  if (remote().has_qresync() && meta && meta->highestmodseq != 0 && !readonly) {
     resync.emplace();
     // The messages STATUS showed arriving since the last sync come in the
     // same round trip as the SELECT. Only while the Maildir is untouched
@@ -316,8 +343,8 @@ folder_result folder_run::run() {
       prefetched_ = std::make_unique<prefetched_bodies>(*folder_);
       also = protocol::session::prefetch{std::to_string(meta->uidnext) + ":*", prefetched_.get()};
     }
-    info_ = remote_.select_qresync(pair_.remote_name, readonly || examined_, meta->uidvalidity,
-                                   meta->highestmodseq, *resync, also ? &*also : nullptr);
+    info_ = remote().select_qresync(pair_.remote_name, readonly || examined_, meta->uidvalidity,
+                                    meta->highestmodseq, *resync, also ? &*also : nullptr);
     if (info_.uidvalidity != meta->uidvalidity)
       prefetched_.reset(); // another numbering: those bodies are not what they seemed
     if (info_.uidvalidity != meta->uidvalidity || !resync->complete)
@@ -326,9 +353,9 @@ folder_result folder_run::run() {
     // Everything on the server comes down: its bodies right behind the
     // SELECT, in the same round trip.
     const protocol::session::prefetch all{"1:*", &*early_->copier};
-    info_ = remote_.select(pair_.remote_name, readonly || examined_, &all);
+    info_ = remote().select(pair_.remote_name, readonly || examined_, &all);
   } else {
-    info_ = remote_.select(pair_.remote_name, readonly || examined_);
+    info_ = remote().select(pair_.remote_name, readonly || examined_);
   }
   const bool remote_unchanged = remote_matches(
       meta, {info_.uidvalidity, info_.uidnext, info_.exists, info_.highestmodseq}, readonly);
@@ -387,6 +414,8 @@ folder_result folder_run::run() {
   for (auto uid : p.status_erase)
     batch_.erase_record(pair_.status_name, uid);
 
+  if (!needs_remote(p))
+    release_remote();
   if (examined_ && (!p.set_remote_flags.empty() || !p.delete_remote.empty()))
     select_for_writing();
   apply_flags(p);
@@ -400,6 +429,7 @@ folder_result folder_run::run() {
     download(p.download);
   if (!stopping())
     upload(p.upload);
+  release_remote();
   commit_status();
 
   if (stopping()) {
@@ -561,7 +591,7 @@ folder_run::fetch_remote_flags(const std::optional<storage::folder_meta>& meta,
       && meta->uidvalidity == info_.uidvalidity && !opt_.plan.remote_readonly) {
     std::vector<protocol::message_flags> fetched;
     if (!resync)
-      fetched = remote_.fetch_flags("1:*", meta->highestmodseq); // sorted by uid
+      fetched = remote().fetch_flags("1:*", meta->highestmodseq); // sorted by uid
     const auto& changed = resync ? resync->changed : fetched;
     const std::vector<std::uint32_t> none;
     const auto& vanished = resync ? resync->vanished : none; // sorted
@@ -584,7 +614,7 @@ folder_run::fetch_remote_flags(const std::optional<storage::folder_meta>& meta,
       return R;
     R.clear();
   }
-  auto fetched = remote_.fetch_flags("1:*");
+  auto fetched = remote().fetch_flags("1:*");
   R.reserve(fetched.size());
   for (const auto& f : fetched)
     R.push_back({f.uid, f.flags});
@@ -621,7 +651,7 @@ void folder_run::recover_pending_uploads(std::vector<local_message>& L,
 
   hashing_consumer hashes;
   if (!candidates.empty())
-    remote_.fetch_bodies(candidates, hashes);
+    remote().fetch_bodies(candidates, hashes);
 
   std::unordered_map<std::string, local_message*> by_key;
   for (auto& l : L)
@@ -690,14 +720,14 @@ std::vector<stored_message> folder_run::download(const std::vector<remote_messag
   prefetched_.reset(); // what the plan did not want goes
   auto d = start_download(whole_set ? info_.exists : to_fetch->size());
   if (whole_set) {
-    remote_.fetch_bodies(*whole_set, *d->copier);
+    remote().fetch_bodies(*whole_set, *d->copier);
   } else {
     std::vector<std::uint32_t> uids;
     uids.reserve(to_fetch->size());
     for (const auto& m : *to_fetch)
       uids.push_back(m.uid);
     if (!uids.empty())
-      remote_.fetch_bodies(uids, *d->copier);
+      remote().fetch_bodies(uids, *d->copier);
   }
   return finish_download(*d);
 }
@@ -787,7 +817,7 @@ void folder_run::upload(const std::vector<local_message>& msgs) {
       };
       reqs.push_back(std::move(r));
     }
-    auto results = remote_.append(pair_.remote_name, std::move(reqs));
+    auto results = remote().append(pair_.remote_name, std::move(reqs));
     for (std::size_t k = 0; k < group.size() && k < results.size(); ++k) {
       const auto& res = results[k];
       const auto& m = *group[k].msg;
@@ -826,11 +856,11 @@ void folder_run::delete_remote(const std::vector<uid_t>& uids) {
   trash.reserve(uids.size());
   for (auto uid : uids)
     trash.push_back({uid, storage::flag::trashed, {}});
-  remote_.store_flags(trash);
+  remote().store_flags(trash);
   if (opt_.expunge) {
     // UID EXPUNGE removes only the messages we flagged; a plain EXPUNGE
     // would also take other clients' \Deleted mail, so it is the fallback.
-    remote_.uid_expunge(uids);
+    remote().uid_expunge(uids);
   }
   // Expunged, they are gone from both sides. Only flagged (expunge = no),
   // they stay on the server, and so in the status: otherwise the next run
@@ -863,7 +893,7 @@ void folder_run::apply_flags(const plan_result& p) {
     changes.reserve(p.set_remote_flags.size());
     for (const auto& c : p.set_remote_flags)
       changes.push_back({c.uid, c.add, c.remove});
-    remote_.store_flags(changes);
+    remote().store_flags(changes);
     result_.counts.flags_remote += p.set_remote_flags.size();
   }
 }
@@ -874,8 +904,10 @@ folder_result sync_folder(protocol::session& remote, storage::maildir_store& loc
                           storage::status_db& status, const folder_pair& pair,
                           const status_write_fn& write_status, const folder_sync_options& opt,
                           const std::atomic<bool>& stop, const progress_fn& progress,
-                          const committer_factory& make_committer) {
-  folder_run run(remote, local, status, write_status, pair, opt, stop, progress, make_committer);
+                          const committer_factory& make_committer,
+                          const remote_done_fn& remote_done) {
+  folder_run run(remote, local, status, write_status, pair, opt, stop, progress, make_committer,
+                 remote_done);
   try {
     return run.run();
   } catch (const protocol::imap_error& e) {

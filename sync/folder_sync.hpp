@@ -116,13 +116,20 @@ std::unique_ptr<stage_committer> make_inline_committer(storage::maildir_folder& 
                                                        std::string status_name,
                                                        status_write_fn write_status);
 
-// Blocking: uses the session (already logged in) for the whole run. Throws
+// Called once a folder's sync needs its session no more (the rest is Maildir
+// and status work), at most once.
+using remote_done_fn = std::function<void()>;
+
+// Blocking: uses the session (already logged in) for the run, or, with
+// remote_done, until it calls that: from then on the session is the caller's
+// again (another folder may use it) and this run does not touch it. Throws
 // nothing: every error ends up in the result, scoped to this folder, except
 // a lost connection, which is rethrown so the caller can drop the session.
 folder_result sync_folder(protocol::session& remote, storage::maildir_store& local,
                           storage::status_db& status, const folder_pair& pair,
                           const status_write_fn& write_status, const folder_sync_options& opt,
                           const std::atomic<bool>& stop, const progress_fn& progress,
-                          const committer_factory& make_committer = {});
+                          const committer_factory& make_committer = {},
+                          const remote_done_fn& remote_done = {});
 
 } // namespace oimap::sync

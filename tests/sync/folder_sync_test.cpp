@@ -1,0 +1,142 @@
+// sync_folder against a private Dovecot: when a folder hands its session back.
+#include "sync/folder_sync.hpp"
+
+#include "protocol/session.hpp"
+#include "storage/maildir_store.hpp"
+#include "storage/status_db.hpp"
+#include "support/dovecot_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+using namespace oimap;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string message(const std::string& id) {
+  return "From: a@example.org\r\nSubject: " + id + "\r\nMessage-ID: <" + id
+         + "@example.org>\r\n\r\nbody of " + id + "\r\n";
+}
+
+std::size_t files_in(const fs::path& dir) {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir))
+    ++n;
+  return n;
+}
+
+// One user's INBOX on a private Dovecot, a Maildir and a status database.
+struct inbox_sync {
+  test::private_dovecot server;
+  test::temp_dir dir{"oimap-folder-sync"};
+  storage::maildir_store local{dir.path() / "Mail", '.'};
+  std::unique_ptr<storage::status_db> status =
+      storage::status_db::open(dir.path() / "state", false);
+  sync::folder_pair pair{"INBOX", "INBOX", "INBOX", std::nullopt};
+  sync::folder_sync_options options;
+  std::atomic<bool> stop{false};
+  std::unique_ptr<protocol::session> session;
+
+  inbox_sync() {
+    server.add_user("alice", "pw");
+    local.create_folder("INBOX");
+    protocol::connect_options o;
+    o.host = "127.0.0.1";
+    o.port = server.port();
+    o.user = "alice";
+    o.password = "pw";
+    session = protocol::session::connect(o);
+  }
+  std::unique_ptr<test::imap_dialogue> client() {
+    auto d = std::make_unique<test::imap_dialogue>(server.port());
+    d->login("alice", "pw");
+    return d;
+  }
+  fs::path maildir() const { return local.folder_path("INBOX"); }
+  // As the account's STATUS round does before the folder's sync (NOOP first:
+  // the session still has the folder selected from the last run).
+  void take_status() {
+    session->noop();
+    const auto st = session->status("INBOX");
+    pair.remote_status =
+        sync::remote_snapshot{st.uidvalidity, st.uidnext, st.exists, st.highestmodseq};
+  }
+  sync::folder_result run(const sync::remote_done_fn& done = {}) {
+    const sync::status_write_fn write = [&](storage::status_db::batch& b) { status->write(b); };
+    return sync::sync_folder(*session, local, *status, pair, write, options, stop, {}, {}, done);
+  }
+};
+
+} // namespace
+
+TEST_CASE("only new mail and flags from the server: the session is handed back before the "
+          "Maildir is written",
+          "[sync]") {
+  inbox_sync t;
+  {
+    auto c = t.client();
+    for (const char* id : {"m1", "m2", "m3"})
+      REQUIRE(c->append("INBOX", message(id)).ok());
+  }
+  t.take_status();
+  REQUIRE(t.run().outcome == sync::folder_outcome::ok);
+  REQUIRE(files_in(t.maildir() / "cur") + files_in(t.maildir() / "new") == 3);
+
+  {
+    auto c = t.client();
+    REQUIRE(c->append("INBOX", message("m4")).ok());
+    REQUIRE(c->append("INBOX", message("m5"), "\\Seen").ok());
+    REQUIRE(c->command("SELECT INBOX").ok());
+    REQUIRE(c->command("UID STORE 1 +FLAGS (\\Flagged)").ok());
+  }
+  t.take_status();
+  int calls = 0;
+  std::size_t placed_at_release = 0;
+  const auto result = t.run([&] {
+    ++calls;
+    placed_at_release = files_in(t.maildir() / "cur") + files_in(t.maildir() / "new");
+    // The session is the caller's again: closing it must not matter to the folder.
+    t.session->logout();
+  });
+  CHECK(result.outcome == sync::folder_outcome::ok);
+  CHECK(result.message.empty());
+  CHECK(calls == 1);
+  CHECK(placed_at_release == 3); // the two new bodies were still in tmp/
+  CHECK(result.counts.downloaded == 2);
+  CHECK(result.counts.flags_local == 1);
+  CHECK(files_in(t.maildir() / "cur") + files_in(t.maildir() / "new") == 5);
+  CHECK(files_in(t.maildir() / "tmp") == 0);
+  std::size_t flagged = 0; // unseen, so in new/ (as OfflineIMAP keeps it)
+  for (const char* sub : {"cur", "new"})
+    for (const auto& e : fs::directory_iterator(t.maildir() / sub))
+      flagged += e.path().filename().string().find(":2,F") != std::string::npos;
+  CHECK(flagged == 1);
+}
+
+TEST_CASE("a folder with mail to upload keeps its session until the upload is done", "[sync]") {
+  inbox_sync t;
+  {
+    auto c = t.client();
+    REQUIRE(c->append("INBOX", message("m1")).ok());
+  }
+  t.take_status();
+  REQUIRE(t.run().outcome == sync::folder_outcome::ok);
+
+  std::ofstream(t.maildir() / "new" / "1700000000.M1P1.host") << "Subject: up\n\nlocal mail\n";
+  t.take_status();
+  int calls = 0;
+  std::uint32_t on_server_at_release = 0;
+  const auto result = t.run([&] {
+    ++calls;
+    on_server_at_release = t.session->status("INBOX").exists;
+  });
+  CHECK(result.outcome == sync::folder_outcome::ok);
+  CHECK(calls == 1);
+  CHECK(result.counts.uploaded == 1);
+  CHECK(on_server_at_release == 2);
+}
