@@ -414,6 +414,47 @@ TEST_CASE("maxconnections = 3 really uses 3 connections", "[integration]") {
     require_same(env, f);
 }
 
+TEST_CASE("small changes in many folders on a near server go over one connection, many new "
+          "messages over all of them",
+          "[integration]") {
+  sync_env env;
+  env.write_config("maxconnections = 3\n");
+  const std::vector<std::string> folders = {"A", "B", "C", "D", "E", "F"};
+  auto add = [&](int per_folder, int round) {
+    auto& imap = env.imap();
+    for (const auto& f : folders)
+      for (int i = 0; i < per_folder; ++i)
+        REQUIRE(imap.append(f, make_message(f + std::to_string(round) + "-" + std::to_string(i),
+                                            "x\r\n"))
+                    .ok());
+    env.close_imap();
+  };
+  auto logins_of = [](const command_result& r) { return occurrences(r.err, "AUTHENTICATE PLAIN"); };
+  for (const auto& f : folders)
+    REQUIRE(env.imap().command("CREATE " + f).ok());
+  add(2, 0);
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+
+  // Six changed folders, a few new messages each: the setup's connection
+  // (a login on 127.0.0.1 takes milliseconds) does them all.
+  add(3, 1);
+  auto r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.err.substr(0, 4000));
+  REQUIRE(r.exit_code == 0);
+  CHECK(logins_of(r) == 1);
+  CHECK(occurrences(r.err, " EXAMINE ") == folders.size());
+  for (const auto& f : folders)
+    require_same(env, f);
+
+  // 300 new messages: worth downloading in parallel.
+  add(50, 2);
+  r = env.oimap({"-o", "-d", "imap"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(logins_of(r) == 3);
+  for (const auto& f : folders)
+    require_same(env, f);
+}
+
 TEST_CASE("the imap debug trace (-d imap) never shows the password", "[integration]") {
   sync_env env({}, {{"alice", "S3cr3t-P4ss;#"}});
   auto r = env.oimap({"-o", "-d", "imap"});
