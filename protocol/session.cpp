@@ -138,6 +138,10 @@ const std::string& session::peer() const {
   return transport_->peer();
 }
 
+bool session::server_on_this_host() const {
+  return transport_->on_this_host();
+}
+
 bool session::has_capability(std::string_view name) const {
   return capabilities_.count(upper(name)) != 0;
 }

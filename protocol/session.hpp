@@ -118,6 +118,7 @@ public:
   bool has_capability(std::string_view name) const;                           // case-insensitive
   bool has_condstore() const { return condstore_; }                           // MODSEQ is reported
   bool has_qresync() const { return qresync_; } // ENABLE QRESYNC succeeded
+  bool server_on_this_host() const;             // see transport::on_this_host
   const std::string& peer() const;
   // The mailbox the last successful SELECT/EXAMINE opened; empty if none.
   const std::string& selected() const { return selected_; }

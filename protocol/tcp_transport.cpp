@@ -61,6 +61,28 @@ void tune_socket(int fd) {
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
 }
 
+// The connection's two ends have the same address (loopback, or one of our
+// own): the server is on this machine.
+bool same_host(int fd) {
+  sockaddr_storage local{}, remote{};
+  socklen_t local_len = sizeof local, remote_len = sizeof remote;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0
+      || getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &remote_len) != 0
+      || local.ss_family != remote.ss_family)
+    return false;
+  if (local.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(local).sin_addr;
+    const auto& b = reinterpret_cast<const sockaddr_in&>(remote).sin_addr;
+    return a.s_addr == b.s_addr;
+  }
+  if (local.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(local).sin6_addr;
+    const auto& b = reinterpret_cast<const sockaddr_in6&>(remote).sin6_addr;
+    return std::memcmp(&a, &b, sizeof a) == 0;
+  }
+  return false;
+}
+
 } // namespace
 
 tcp_transport::tcp_transport(unique_fd fd, unique_fd wake, std::string peer, int timeout_seconds)
@@ -140,8 +162,11 @@ std::unique_ptr<tcp_transport> tcp_transport::connect(const std::string& host, s
         continue;
       }
     }
-    return std::unique_ptr<tcp_transport>(
+    const bool here = same_host(fd.get());
+    std::unique_ptr<tcp_transport> t(
         new tcp_transport(std::move(fd), std::move(wake), peer, timeout_seconds));
+    t->on_this_host_ = here;
+    return t;
   }
   throw imap_error(all_timed_out && !failures.empty() ? error_kind::timeout : error_kind::connect,
                    "cannot connect to " + peer + ": " + failures);

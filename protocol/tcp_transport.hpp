@@ -48,6 +48,7 @@ public:
   void write_all(std::string_view data) override;
   void shutdown() override;
   const std::string& peer() const override { return peer_; }
+  bool on_this_host() const override { return on_this_host_; }
 
   void set_timeout(int seconds) { timeout_ms_ = seconds > 0 ? seconds * 1000 : -1; }
 
@@ -64,6 +65,7 @@ private:
   // so a reader blocked in another thread wakes up at once.
   unique_fd wake_;
   std::string peer_;
+  bool on_this_host_ = false;
   int timeout_ms_;
   std::atomic<bool> shut_down_{false};
 };

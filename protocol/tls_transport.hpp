@@ -48,6 +48,7 @@ public:
   // Shuts the inner transport down, which unblocks OpenSSL's pending read.
   void shutdown() override { inner_->shutdown(); }
   const std::string& peer() const override { return inner_->peer(); }
+  bool on_this_host() const override { return inner_->on_this_host(); }
 
   // "TLSv1.3", and the cipher suite name, for logs.
   std::string protocol_version() const;

@@ -27,6 +27,10 @@ public:
 
   // "host:port" as the user named it, for error messages.
   virtual const std::string& peer() const = 0;
+
+  // The server runs on this machine (it answered on one of our own
+  // addresses, e.g. loopback): its processes share our CPUs.
+  virtual bool on_this_host() const = 0;
 };
 
 // "host:port", with IPv6 literals bracketed ("[::1]:143").

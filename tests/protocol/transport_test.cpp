@@ -61,6 +61,7 @@ TEST_CASE("bytes round-trip and a peer close reads as 0", "[transport]") {
 
   auto t = tcp_transport::connect("127.0.0.1", server.port(), 5);
   CHECK(t->peer() == "127.0.0.1:" + std::to_string(server.port()));
+  CHECK(t->on_this_host()); // both ends are 127.0.0.1
   std::string big(3 * 1024 * 1024, 'x'); // larger than any socket buffer
   t->write_all(big);
   t->write_all("QUIT\n");
