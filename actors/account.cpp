@@ -59,34 +59,17 @@ sync::remote_snapshot snapshot_of(const protocol::mailbox_info& info) {
 // STATUS costs it a few ms per folder, more than a second login.
 constexpr std::size_t split_status_from = 16;
 
-session_lease checkout(caf::actor_system& sys, const folder_job& proto) {
-  caf::scoped_actor self{sys, true};
-  session_lease lease;
-  std::string err;
-  self->request(proto.pool, caf::infinite, checkout_atom::value)
-      .receive([&](session_lease l) { lease = std::move(l); },
-               [&](caf::error& e) { err = sys.render(e); });
-  if (!err.empty())
-    throw std::runtime_error("no connection: " + err);
-  return lease;
-}
-
-void checkin(caf::actor_system& sys, const folder_job& proto, session_lease lease) {
-  caf::scoped_actor self{sys, true};
-  self->send(proto.pool, checkin_atom::value, std::move(lease));
-}
-
 // A second logged-in connection for the setup, or none if it cannot be had
 // (the first one reports what is wrong with the server, if anything).
 std::optional<session_lease> second_connection(caf::actor_system& sys, const folder_job& proto) {
   session_lease lease;
   try {
-    lease = checkout(sys, proto);
+    lease = checkout(sys, proto.pool);
     if (!lease.session)
       lease.session = open_session(proto);
     return lease;
   } catch (...) {
-    checkin(sys, proto, session_lease{});
+    checkin(sys, proto.pool, session_lease{});
     return std::nullopt;
   }
 }
@@ -122,11 +105,11 @@ std::vector<protocol::status_result> status_round(caf::actor_system& sys, const 
     // The other half's thread has ended (its future was destroyed on the
     // way here), so helper is settled.
     if (helper)
-      checkin(sys, proto, session_lease{}); // whichever failed, neither is trusted
+      checkin(sys, proto.pool, session_lease{}); // whichever failed, neither is trusted
     throw;
   }
   if (helper)
-    checkin(sys, proto, std::move(*helper));
+    checkin(sys, proto.pool, std::move(*helper));
   return statuses;
 }
 
@@ -195,11 +178,11 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
       ~give_back() {
         if (second.valid())
           if (auto l = second.get())
-            checkin(sys, proto, std::move(*l));
+            checkin(sys, proto.pool, std::move(*l));
       }
     } give_back_second{sys, proto, second};
 
-    session_lease lease = checkout(sys, proto);
+    session_lease lease = checkout(sys, proto.pool);
     try {
       // A session from the pool (none yet, in practice) tells nothing of
       // how long a login takes (see one_connection_enough).
@@ -279,10 +262,10 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
       if (!out->status)
         out->status = status_opening.get();
     } catch (...) {
-      checkin(sys, proto, session_lease{});
+      checkin(sys, proto.pool, session_lease{});
       throw;
     }
-    checkin(sys, proto, std::move(lease));
+    checkin(sys, proto.pool, std::move(lease));
   } catch (const std::exception& e) {
     out->error = e.what();
     if (out->status) {

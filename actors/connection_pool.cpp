@@ -2,6 +2,7 @@
 #include "actors/connection_pool.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
@@ -70,6 +71,23 @@ connection_pool_actor::behavior_type pool_behavior(pool_pointer self, int cap) {
 
 connection_pool_actor spawn_connection_pool(caf::actor_system& sys, int maxconnections) {
   return sys.spawn(pool_behavior, maxconnections);
+}
+
+session_lease checkout(caf::actor_system& sys, const connection_pool_actor& pool) {
+  caf::scoped_actor self{sys, true};
+  session_lease lease;
+  std::string err;
+  self->request(pool, caf::infinite, checkout_atom::value)
+      .receive([&](session_lease l) { lease = std::move(l); },
+               [&](caf::error& e) { err = sys.render(e); });
+  if (!err.empty())
+    throw std::runtime_error("no connection: " + err);
+  return lease;
+}
+
+void checkin(caf::actor_system& sys, const connection_pool_actor& pool, session_lease lease) {
+  caf::scoped_actor self{sys, true};
+  self->send(pool, checkin_atom::value, std::move(lease));
 }
 
 } // namespace oimap::actors

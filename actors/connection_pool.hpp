@@ -9,4 +9,10 @@ namespace oimap::actors {
 
 connection_pool_actor spawn_connection_pool(caf::actor_system& sys, int maxconnections);
 
+// Blocking, for detached actors and their helper threads: waits for a
+// session or a permit to connect (throws if the pool is gone), and gives one
+// back (an empty lease: the connection was lost, or the permit not used).
+session_lease checkout(caf::actor_system& sys, const connection_pool_actor& pool);
+void checkin(caf::actor_system& sys, const connection_pool_actor& pool, session_lease lease);
+
 } // namespace oimap::actors

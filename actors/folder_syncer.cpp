@@ -1,6 +1,7 @@
 // The folder syncer is detached: its sync blocks on sockets and disk for its whole life.
 #include "actors/folder_syncer.hpp"
 
+#include "actors/connection_pool.hpp"
 #include "actors/message_copier.hpp"
 #include "actors/status_writer.hpp"
 #include "protocol/imap_error.hpp"
@@ -49,22 +50,22 @@ std::shared_ptr<protocol::session> open_session(const folder_job& job) {
 
 namespace {
 
-folder_report run_job(caf::actor_system& sys, const folder_job& job, session_lease lease) {
+// The folder starts (for the ui) when a connection is its.
+void announce_start(const folder_job& job) {
+  ui::ui_event e;
+  e.type = ui::ui_event::kind::folder_start;
+  e.account = job.account;
+  e.folder = job.pair.local_name;
+  caf::anon_send(job.ui, std::move(e));
+}
+
+folder_report run_job(caf::actor_system& sys, const folder_job& job) {
   folder_report report;
   report.folder = job.pair.local_name;
   auto fail = [&](std::string why) {
     report.result.outcome = sync::folder_outcome::failed;
     report.result.message = std::move(why);
   };
-  try {
-    if (!lease.session)
-      lease.session = open_session(job);
-  } catch (const std::exception& e) {
-    caf::anon_send(job.pool, checkin_atom::value, session_lease{});
-    fail(e.what());
-    return report;
-  }
-
   const sync::status_write_fn write_status = [&](storage::status_db::batch& b) {
     write_through(sys, job.writer, b, "folder '" + job.pair.local_name + "'");
   };
@@ -80,17 +81,30 @@ folder_report run_job(caf::actor_system& sys, const folder_job& job, session_lea
                                               const std::string& status_name) {
     return make_copier_committer(sys, folder, status_name, job.writer);
   };
+  // The folder waits for a connection only once it needs one: what it can
+  // do without (opening the folder, reading its status) is done by then, so
+  // its first command follows the previous folder's last at once.
+  session_lease lease;
+  bool held = false;
+  bool started = false;
+  const sync::acquire_fn acquire = [&]() -> protocol::session& {
+    lease = checkout(sys, job.pool);
+    held = true;
+    started = true;
+    announce_start(job);
+    if (!lease.session)
+      lease.session = open_session(job); // a lost connection throws; the permit goes back
+    return *lease.session;
+  };
   // Back to the pool as soon as the folder is done with the server, so the
   // next folder's commands go out while this one writes its Maildir.
-  bool returned = false;
   const sync::remote_done_fn give_back = [&] {
-    returned = true;
-    caf::anon_send(job.pool, checkin_atom::value, std::move(lease));
+    held = false;
+    checkin(sys, job.pool, std::move(lease));
   };
   try {
-    report.result =
-        sync::sync_folder(*lease.session, *job.local, *job.status, job.pair, write_status,
-                          job.options, *job.ctx->stop, progress, copiers, give_back);
+    report.result = sync::sync_folder(acquire, *job.local, *job.status, job.pair, write_status,
+                                      job.options, *job.ctx->stop, progress, copiers, give_back);
   } catch (const protocol::imap_error& e) {
     lease.session.reset(); // unusable after a lost connection or protocol error
     fail(e.what());
@@ -98,8 +112,10 @@ folder_report run_job(caf::actor_system& sys, const folder_job& job, session_lea
     lease.session.reset();
     fail(e.what());
   }
-  if (!returned)
-    caf::anon_send(job.pool, checkin_atom::value, std::move(lease));
+  if (held)
+    checkin(sys, job.pool, std::move(lease));
+  if (!started)
+    announce_start(job); // done without the server: the ui still sees it start
   return report;
 }
 
@@ -109,30 +125,10 @@ folder_syncer_actor spawn_folder_syncer(caf::actor_system& sys, folder_job job) 
   return sys.spawn<caf::detached>([job = std::move(job)](folder_syncer_actor::pointer self)
                                       -> folder_syncer_actor::behavior_type {
     return {
-        [self, job](run_atom) -> caf::result<folder_report> {
-          auto rp = self->make_response_promise<folder_report>();
-          self->request(job.pool, caf::infinite, checkout_atom::value)
-              .then(
-                  [self, job, rp](session_lease lease) mutable {
-                    // Started ahead, a syncer may wait at the pool: the folder
-                    // starts when a connection is its.
-                    ui::ui_event e;
-                    e.type = ui::ui_event::kind::folder_start;
-                    e.account = job.account;
-                    e.folder = job.pair.local_name;
-                    caf::anon_send(job.ui, std::move(e));
-                    rp.deliver(run_job(self->system(), job, std::move(lease)));
-                    self->quit();
-                  },
-                  [self, job, rp](caf::error& err) mutable {
-                    folder_report r;
-                    r.folder = job.pair.local_name;
-                    r.result.outcome = sync::folder_outcome::failed;
-                    r.result.message = "no connection: " + self->system().render(err);
-                    rp.deliver(std::move(r));
-                    self->quit();
-                  });
-          return rp;
+        [self, job](run_atom) -> folder_report {
+          auto report = run_job(self->system(), job);
+          self->quit();
+          return report;
         },
     };
   });

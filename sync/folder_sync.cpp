@@ -197,12 +197,12 @@ bool remote_matches(const std::optional<storage::folder_meta>& meta, const remot
 
 class folder_run {
 public:
-  folder_run(protocol::session& remote, storage::maildir_store& local, status_db& status,
+  folder_run(const acquire_fn& acquire, storage::maildir_store& local, status_db& status,
              const status_write_fn& write_status, const folder_pair& pair,
              const folder_sync_options& opt, const std::atomic<bool>& stop,
              const progress_fn& progress, const committer_factory& make_committer,
              const remote_done_fn& remote_done)
-      : remote_(&remote), local_(local), status_(status), write_status_(write_status), pair_(pair),
+      : acquire_(acquire), local_(local), status_(status), write_status_(write_status), pair_(pair),
         opt_(opt), stop_(stop), progress_(progress), make_committer_(make_committer),
         remote_done_(remote_done) {}
 
@@ -269,8 +269,10 @@ private:
       progress_(result_.counts);
   }
   protocol::session& remote() {
-    if (!remote_)
+    if (released_)
       throw std::logic_error("folder '" + pair_.remote_name + "': session used after release");
+    if (!remote_)
+      remote_ = &acquire_();
     return *remote_;
   }
   // Whether carrying out p needs the server: a STORE, an EXPUNGE, an APPEND,
@@ -287,12 +289,15 @@ private:
   void release_remote() {
     if (remote_ && remote_done_) {
       remote_ = nullptr;
+      released_ = true;
       remote_done_();
     }
   }
   bool stopping() const { return stop_.load(std::memory_order_relaxed); }
 
-  protocol::session* remote_; // null once released
+  const acquire_fn& acquire_;
+  protocol::session* remote_ = nullptr; // until acquired, and once released
+  bool released_ = false;
   storage::maildir_store& local_;
   status_db& status_;
   const status_write_fn& write_status_;
@@ -309,6 +314,11 @@ private:
   bool examined_ = false; // selected read-only, though the server is writable
   std::unique_ptr<prefetched_bodies> prefetched_; // new bodies fetched with the SELECT
   std::unique_ptr<streaming_download> early_;     // a first sync's, started with the SELECT
+  struct read_ahead {
+    std::vector<storage::status_record> status;
+    std::vector<storage::local_entry> entries;
+  };
+  std::optional<read_ahead> read_ahead_; // this side, read before the SELECT
   folder_result result_;
 };
 
@@ -329,6 +339,17 @@ folder_result folder_run::run() {
   // to the server: EXAMINE spares the server a read-write SELECT's work
   // (\Recent, index write-back), and the plan reselects if it must write.
   examined_ = local_unchanged && !readonly;
+  // What the plan needs from this side is read before the server is asked
+  // (before a connection is even this folder's): the status and the
+  // listing, unless the folder is big and may take the incremental path.
+  if (meta
+      && (!local_unchanged || !pair_.remote_status
+          || pair_.remote_status->exists < watch_threshold)) {
+    read_ahead_.emplace();
+    read_ahead_->status = status_.load(pair_.status_name);
+    read_ahead_->entries =
+        folder_->scan(pair_.remote_status && pair_.remote_status->exists >= watch_threshold);
+  }
   std::optional<protocol::session::resync> resync;
   if (remote().has_qresync() && meta && meta->highestmodseq != 0 && !readonly) {
     resync.emplace();
@@ -461,9 +482,16 @@ bool folder_run::snapshot_all(const std::optional<storage::folder_meta>& meta,
                               plan_input& in) {
   // After start_first_sync, the status and the folder were empty before the
   // SELECT, and what came since is in early_.
-  auto S = early_ ? std::vector<storage::status_record>{} : status_.load(pair_.status_name);
-  auto entries =
-      early_ ? std::vector<storage::local_entry>{} : folder_->scan(info_.exists >= watch_threshold);
+  std::vector<storage::status_record> S;
+  std::vector<storage::local_entry> entries;
+  if (read_ahead_) {
+    S = std::move(read_ahead_->status);
+    entries = std::move(read_ahead_->entries);
+    read_ahead_.reset();
+  } else if (!early_) {
+    S = status_.load(pair_.status_name);
+    entries = folder_->scan(info_.exists >= watch_threshold);
+  }
 
   std::vector<local_message> L;
   L.reserve(entries.size());
@@ -906,7 +934,18 @@ folder_result sync_folder(protocol::session& remote, storage::maildir_store& loc
                           const std::atomic<bool>& stop, const progress_fn& progress,
                           const committer_factory& make_committer,
                           const remote_done_fn& remote_done) {
-  folder_run run(remote, local, status, write_status, pair, opt, stop, progress, make_committer,
+  const acquire_fn acquire = [&remote]() -> protocol::session& { return remote; };
+  return sync_folder(acquire, local, status, pair, write_status, opt, stop, progress,
+                     make_committer, remote_done);
+}
+
+folder_result sync_folder(const acquire_fn& acquire, storage::maildir_store& local,
+                          storage::status_db& status, const folder_pair& pair,
+                          const status_write_fn& write_status, const folder_sync_options& opt,
+                          const std::atomic<bool>& stop, const progress_fn& progress,
+                          const committer_factory& make_committer,
+                          const remote_done_fn& remote_done) {
+  folder_run run(acquire, local, status, write_status, pair, opt, stop, progress, make_committer,
                  remote_done);
   try {
     return run.run();

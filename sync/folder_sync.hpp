@@ -119,6 +119,10 @@ std::unique_ptr<stage_committer> make_inline_committer(storage::maildir_folder& 
 // Called once a folder's sync needs its session no more (the rest is Maildir
 // and status work), at most once.
 using remote_done_fn = std::function<void()>;
+// Called when a folder's sync first needs the server, after the work it can
+// do without (opening the folder, reading its status): blocks until a
+// logged-in session is the run's, and returns it (or throws).
+using acquire_fn = std::function<protocol::session&()>;
 
 // Blocking: uses the session (already logged in) for the run, or, with
 // remote_done, until it calls that: from then on the session is the caller's
@@ -131,5 +135,12 @@ folder_result sync_folder(protocol::session& remote, storage::maildir_store& loc
                           const std::atomic<bool>& stop, const progress_fn& progress,
                           const committer_factory& make_committer = {},
                           const remote_done_fn& remote_done = {});
+// The same with the session acquired when first needed (see acquire_fn).
+folder_result sync_folder(const acquire_fn& acquire, storage::maildir_store& local,
+                          storage::status_db& status, const folder_pair& pair,
+                          const status_write_fn& write_status, const folder_sync_options& opt,
+                          const std::atomic<bool>& stop, const progress_fn& progress,
+                          const committer_factory& make_committer,
+                          const remote_done_fn& remote_done);
 
 } // namespace oimap::sync

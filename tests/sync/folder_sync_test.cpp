@@ -66,6 +66,10 @@ struct inbox_sync {
     pair.remote_status =
         sync::remote_snapshot{st.uidvalidity, st.uidnext, st.exists, st.highestmodseq};
   }
+  sync::folder_result run_acquiring(const sync::acquire_fn& acquire) {
+    const sync::status_write_fn write = [&](storage::status_db::batch& b) { status->write(b); };
+    return sync::sync_folder(acquire, local, *status, pair, write, options, stop, {}, {}, {});
+  }
   sync::folder_result run(const sync::remote_done_fn& done = {}) {
     const sync::status_write_fn write = [&](storage::status_db::batch& b) { status->write(b); };
     return sync::sync_folder(*session, local, *status, pair, write, options, stop, {}, {}, done);
@@ -139,4 +143,42 @@ TEST_CASE("a folder with mail to upload keeps its session until the upload is do
   CHECK(calls == 1);
   CHECK(result.counts.uploaded == 1);
   CHECK(on_server_at_release == 2);
+}
+
+TEST_CASE("a folder reads its own side before it asks for a connection, and loses nothing that "
+          "arrives meanwhile",
+          "[sync]") {
+  inbox_sync t;
+  {
+    auto c = t.client();
+    for (const char* id : {"m1", "m2"})
+      REQUIRE(c->append("INBOX", message(id)).ok());
+  }
+  t.take_status();
+  REQUIRE(t.run().outcome == sync::folder_outcome::ok);
+
+  {
+    auto c = t.client();
+    REQUIRE(c->append("INBOX", message("m3")).ok());
+  }
+  std::ofstream(t.maildir() / "new" / "1700000000.M1P1.host") << "Subject: a\n\nfirst\n";
+  t.take_status();
+  int acquired = 0;
+  const auto result = t.run_acquiring([&]() -> protocol::session& {
+    ++acquired;
+    // Delivered while the folder waits for its connection: its listing was
+    // taken already, so this one is for the next run.
+    std::ofstream(t.maildir() / "new" / "1700000001.M2P1.host") << "Subject: b\n\nsecond\n";
+    return *t.session;
+  });
+  CHECK(result.outcome == sync::folder_outcome::ok);
+  CHECK(acquired == 1);
+  CHECK(result.counts.downloaded == 1);
+  CHECK(result.counts.uploaded == 1);
+
+  t.take_status();
+  const auto next = t.run();
+  CHECK(next.outcome == sync::folder_outcome::ok);
+  CHECK(next.counts.uploaded == 1);
+  CHECK(t.session->status("INBOX").exists == 5);
 }
