@@ -31,6 +31,8 @@ struct account_setup {
   std::vector<std::string> notes; // folders created, for the ui
   int unchanged = 0;              // folders skipped: nothing changed on either side
   bool light = false;             // little to do: one connection is enough
+  // remote name -> tag of the connection that asked its STATUS
+  std::map<std::string, std::uintptr_t> status_by;
 };
 
 namespace {
@@ -78,12 +80,18 @@ std::optional<session_lease> second_connection(caf::actor_system& sys, const fol
 // many names, half each at the same time: first starts on its half at once,
 // the second on the other half once logged in (if it cannot be had, first
 // does both); it goes back to the pool afterwards.
+// asked_by gets, for each name, the tag of the connection that asked.
 std::vector<protocol::status_result> status_round(caf::actor_system& sys, const folder_job& proto,
                                                   protocol::session& first,
                                                   std::future<std::optional<session_lease>>& second,
-                                                  std::vector<std::string> names) {
-  if (!second.valid() || names.size() < split_status_from)
+                                                  std::vector<std::string> names,
+                                                  std::map<std::string, std::uintptr_t>& asked_by) {
+  const auto first_tag = reinterpret_cast<std::uintptr_t>(&first);
+  if (!second.valid() || names.size() < split_status_from) {
+    for (const auto& n : names)
+      asked_by[n] = first_tag;
     return names.empty() ? std::vector<protocol::status_result>{} : first.status_many(names);
+  }
   std::vector<std::string> back(names.begin() + names.size() / 2, names.end());
   names.resize(names.size() / 2);
   std::optional<session_lease> helper;
@@ -97,9 +105,14 @@ std::vector<protocol::status_result> status_round(caf::actor_system& sys, const 
                               return helper->session->status_many(back);
                             });
     statuses = first.status_many(names);
+    for (const auto& n : names)
+      asked_by[n] = first_tag;
     auto rest = other.get();
+    const auto rest_tag = rest ? helper->tag() : first_tag;
     if (!rest)
       rest = first.status_many(back);
+    for (const auto& n : back)
+      asked_by[n] = rest_tag;
     std::move(rest->begin(), rest->end(), std::back_inserter(statuses));
   } catch (...) {
     // The other half's thread has ended (its future was destroyed on the
@@ -111,6 +124,31 @@ std::vector<protocol::status_result> status_round(caf::actor_system& sys, const 
   if (helper)
     checkin(sys, proto.pool, std::move(*helper));
   return statuses;
+}
+
+// Folders in turns by the connection that asked their STATUS, so that the
+// syncers waiting at the pool want each connection (see prefer_session).
+void interleave_by_connection(std::vector<sync::folder_pair>& pairs,
+                              const std::map<std::string, std::uintptr_t>& status_by) {
+  std::vector<std::uintptr_t> order;
+  std::map<std::uintptr_t, std::deque<sync::folder_pair>> by;
+  for (auto& p : pairs) {
+    const auto it = status_by.find(p.remote_name);
+    const std::uintptr_t tag = it == status_by.end() ? 0 : it->second;
+    if (!by.count(tag))
+      order.push_back(tag);
+    by[tag].push_back(std::move(p));
+  }
+  pairs.clear();
+  for (bool more = true; more;) {
+    more = false;
+    for (auto tag : order)
+      if (auto& q = by[tag]; !q.empty()) {
+        pairs.push_back(std::move(q.front()));
+        q.pop_front();
+        more = true;
+      }
+  }
 }
 
 // Whether the setup's connection can do all the folders' work alone: when the
@@ -202,8 +240,10 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
           && lease.session->has_capability("LIST-STATUS")) {
         auto listing = lease.session->list_status("", "*");
         listed = std::move(listing.entries);
-        for (const auto& st : listing.statuses)
+        for (const auto& st : listing.statuses) {
           listed_status[st.mailbox] = snapshot_of(st.info);
+          out->status_by[st.mailbox] = lease.tag();
+        }
       } else {
         listed = lease.session->list("", "*");
       }
@@ -239,7 +279,8 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
         for (const auto& p : out->pairs)
           if (!listed_status.count(p.remote_name))
             names.push_back(p.remote_name);
-        auto statuses = status_round(sys, proto, *lease.session, second, std::move(names));
+        auto statuses =
+            status_round(sys, proto, *lease.session, second, std::move(names), out->status_by);
         std::map<std::string, sync::remote_snapshot> by_name = std::move(listed_status);
         for (const auto& st : statuses)
           if (st.ok)
@@ -256,6 +297,7 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
           ++out->unchanged;
           return true;
         });
+        interleave_by_connection(out->pairs, out->status_by);
         out->light = one_connection_enough(out->pairs, *out->status,
                                            lease.session->server_on_this_host(), login_time);
       }
@@ -312,11 +354,13 @@ folder_job job_for(account_pointer self, sync::folder_pair pair) {
   job.pool = st.pool;
   job.writer = st.writer;
   job.ui = st.ui;
-  job.pair = std::move(pair);
   if (st.setup) {
     job.local = st.setup->local;
     job.status = st.setup->status;
+    if (auto it = st.setup->status_by.find(pair.remote_name); it != st.setup->status_by.end())
+      job.prefer_session = it->second;
   }
+  job.pair = std::move(pair);
   job.options.plan.remote_sync_deletes = remote.sync_deletes;
   job.options.plan.local_sync_deletes = local.sync_deletes;
   job.options.plan.remote_readonly = remote.readonly;

@@ -29,6 +29,9 @@ namespace oimap::actors {
 // connects itself (blocking work belongs to its own thread, not the pool's).
 struct session_lease {
   std::shared_ptr<protocol::session> session;
+  // Which connection this is, for a folder that would rather have a given
+  // one (0 for a permit).
+  std::uintptr_t tag() const { return reinterpret_cast<std::uintptr_t>(session.get()); }
 };
 
 // A status batch in flight to the status writer (batches are move-only).
@@ -64,7 +67,7 @@ using ui_actor = caf::typed_actor<
 
 // connection pool of one IMAP repository: a cap of maxconnections sessions.
 using connection_pool_actor = caf::typed_actor<
-  caf::replies_to<checkout_atom>::with<session_lease>,           // wait for a session or permit
+  caf::replies_to<checkout_atom, std::uintptr_t>::with<session_lease>, // wait; that one if idle
   caf::reacts_to<checkin_atom, session_lease>,                    // give back (empty: lost)
   caf::replies_to<drain_atom>::with<std::vector<session_lease>>,  // hand out idle ones to close
   caf::reacts_to<limit_atom, int>>;                               // lower the cap for this run

@@ -6,16 +6,23 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <algorithm>
 #include <deque>
+#include <iterator>
 
 namespace oimap::actors {
 namespace {
+
+struct waiter {
+  caf::typed_response_promise<session_lease> rp;
+  std::uintptr_t prefer = 0;
+};
 
 struct pool_state {
   int cap = 1;
   int out = 0; // sessions and permits handed out
   std::vector<session_lease> idle;
-  std::deque<caf::typed_response_promise<session_lease>> waiting;
+  std::deque<waiter> waiting;
   static inline const char* name = "connection_pool";
 };
 
@@ -24,11 +31,15 @@ using pool_pointer = connection_pool_actor::stateful_pointer<pool_state>;
 connection_pool_actor::behavior_type pool_behavior(pool_pointer self, int cap) {
   self->state.cap = cap < 1 ? 1 : cap;
   return {
-      [self](checkout_atom) -> caf::result<session_lease> {
+      [self](checkout_atom, std::uintptr_t prefer) -> caf::result<session_lease> {
         auto& st = self->state;
         if (!st.idle.empty()) {
-          auto lease = std::move(st.idle.back());
-          st.idle.pop_back();
+          auto it = std::find_if(st.idle.begin(), st.idle.end(),
+                                 [&](const session_lease& l) { return l.tag() == prefer; });
+          if (it == st.idle.end())
+            it = std::prev(st.idle.end());
+          auto lease = std::move(*it);
+          st.idle.erase(it);
           return lease;
         }
         if (st.out < st.cap) {
@@ -36,15 +47,21 @@ connection_pool_actor::behavior_type pool_behavior(pool_pointer self, int cap) {
           return session_lease{};
         }
         auto rp = self->make_response_promise<session_lease>();
-        st.waiting.push_back(rp);
+        st.waiting.push_back({rp, prefer});
         return rp;
       },
       [self](checkin_atom, session_lease lease) {
         auto& st = self->state;
         if (!st.waiting.empty()) {
-          // Hand the session (or, when it was lost, a permit) to the next in line.
-          auto rp = std::move(st.waiting.front());
-          st.waiting.pop_front();
+          // Hand the session (or, when it was lost, a permit) to the first
+          // in line who wants this one, else to the next in line.
+          auto it = std::find_if(st.waiting.begin(), st.waiting.end(), [&](const waiter& w) {
+            return lease.session && w.prefer == lease.tag();
+          });
+          if (it == st.waiting.end())
+            it = st.waiting.begin();
+          auto rp = std::move(it->rp);
+          st.waiting.erase(it);
           rp.deliver(std::move(lease));
           return;
         }
@@ -73,11 +90,12 @@ connection_pool_actor spawn_connection_pool(caf::actor_system& sys, int maxconne
   return sys.spawn(pool_behavior, maxconnections);
 }
 
-session_lease checkout(caf::actor_system& sys, const connection_pool_actor& pool) {
+session_lease checkout(caf::actor_system& sys, const connection_pool_actor& pool,
+                       std::uintptr_t prefer) {
   caf::scoped_actor self{sys, true};
   session_lease lease;
   std::string err;
-  self->request(pool, caf::infinite, checkout_atom::value)
+  self->request(pool, caf::infinite, checkout_atom::value, prefer)
       .receive([&](session_lease l) { lease = std::move(l); },
                [&](caf::error& e) { err = sys.render(e); });
   if (!err.empty())

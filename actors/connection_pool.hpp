@@ -12,7 +12,9 @@ connection_pool_actor spawn_connection_pool(caf::actor_system& sys, int maxconne
 // Blocking, for detached actors and their helper threads: waits for a
 // session or a permit to connect (throws if the pool is gone), and gives one
 // back (an empty lease: the connection was lost, or the permit not used).
-session_lease checkout(caf::actor_system& sys, const connection_pool_actor& pool);
+// prefer: the tag of the session wanted (see session_lease::tag), 0 for any.
+session_lease checkout(caf::actor_system& sys, const connection_pool_actor& pool,
+                       std::uintptr_t prefer = 0);
 void checkin(caf::actor_system& sys, const connection_pool_actor& pool, session_lease lease);
 
 } // namespace oimap::actors

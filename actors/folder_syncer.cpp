@@ -88,7 +88,7 @@ folder_report run_job(caf::actor_system& sys, const folder_job& job) {
   bool held = false;
   bool started = false;
   const sync::acquire_fn acquire = [&]() -> protocol::session& {
-    lease = checkout(sys, job.pool);
+    lease = checkout(sys, job.pool, job.prefer_session);
     held = true;
     started = true;
     announce_start(job);

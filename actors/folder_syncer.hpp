@@ -20,6 +20,10 @@ struct folder_job {
   std::shared_ptr<storage::maildir_store> local;
   std::shared_ptr<storage::status_db> status; // reads; writes go through the writer
   sync::folder_pair pair;
+  // The connection that asked this folder's STATUS (0: none): Dovecot lists
+  // a Maildir changed a second ago again in every other process that opens
+  // it, so the pool hands the folder that one when it can.
+  std::uintptr_t prefer_session = 0;
   sync::folder_sync_options options;
   connection_pool_actor pool;
   status_writer_actor writer;
