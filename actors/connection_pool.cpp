@@ -103,9 +103,8 @@ session_lease checkout(caf::actor_system& sys, const connection_pool_actor& pool
   return lease;
 }
 
-void checkin(caf::actor_system& sys, const connection_pool_actor& pool, session_lease lease) {
-  caf::scoped_actor self{sys, true};
-  self->send(pool, checkin_atom::value, std::move(lease));
+void checkin(caf::actor_system&, const connection_pool_actor& pool, session_lease lease) {
+  caf::anon_send(pool, checkin_atom::value, std::move(lease));
 }
 
 } // namespace oimap::actors
