@@ -342,9 +342,9 @@ folder_result folder_run::run() {
   // What the plan needs from this side is read before the server is asked
   // (before a connection is even this folder's): the status and the
   // listing, unless the folder is big and may take the incremental path.
-  if (meta
-      && (!local_unchanged || !pair_.remote_status
-          || pair_.remote_status->exists < watch_threshold)) {
+  // For a folder never synced they also tell whether it is all download.
+  if (!meta || !local_unchanged || !pair_.remote_status
+      || pair_.remote_status->exists < watch_threshold) {
     read_ahead_.emplace();
     read_ahead_->status = status_.load(pair_.status_name);
     read_ahead_->entries =
@@ -775,14 +775,14 @@ std::vector<stored_message> folder_run::finish_download(streaming_download& d) {
 }
 
 bool folder_run::start_first_sync(const std::optional<storage::folder_meta>& meta) {
-  if (meta || opt_.plan.local_readonly || !status_.pending(pair_.status_name).empty()
-      || !status_.load(pair_.status_name).empty())
+  // Messages here already, or a status: the plan decides what comes down
+  // (from what was read ahead).
+  if (meta || opt_.plan.local_readonly || !read_ahead_ || !read_ahead_->status.empty()
+      || !read_ahead_->entries.empty() || !status_.pending(pair_.status_name).empty())
     return false;
+  read_ahead_.reset();
   const auto& st = pair_.remote_status;
-  const std::size_t expected = st ? st->exists : 0;
-  if (!folder_->scan(expected >= watch_threshold).empty())
-    return false; // messages here already: the plan decides what comes down
-  early_ = start_download(expected);
+  early_ = start_download(st ? st->exists : 0);
   return true;
 }
 
