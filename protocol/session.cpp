@@ -699,26 +699,38 @@ void session::store_flags(const std::vector<flag_change>& changes) {
     expect_ok(replies[i], cmds[i].what);
 }
 
+session::outgoing session::append_command(std::string_view mailbox, const append_request& m,
+                                          std::string what, bool non_sync) {
+  // append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal
+  command c("APPEND");
+  c.astring(mailbox);
+  if (!m.flags.empty())
+    add_flags(c, m.flags);
+  if (!m.internaldate.empty())
+    c.string(m.internaldate);
+  outgoing o = make(c, std::move(what));
+  // The body is streamed, not held by the command: the last segment's
+  // CRLF becomes the literal header, the body and its CRLF follow.
+  std::string& last = o.steps.back();
+  last.resize(last.size() - 2);
+  last += " {" + std::to_string(m.size) + (non_sync ? "+}\r\n" : "}\r\n");
+  o.wire_bytes += 8;
+  o.trace += " {" + std::to_string(m.size) + " bytes}";
+  o.body = &m;
+  o.body_waits = !non_sync;
+  return o;
+}
+
 std::optional<std::vector<append_result>>
 session::append_together(std::string_view mailbox, const std::vector<append_request>& messages) {
   // append         = "APPEND" SP mailbox 1*append-message        (RFC 3502)
   // append-message = append-opts SP append-data
   // append-opts    = [SP flag-list] [SP date-time]
-  command c("APPEND");
-  c.astring(mailbox);
-  const append_request& first = messages.front();
-  if (!first.flags.empty())
-    add_flags(c, first.flags);
-  if (!first.internaldate.empty())
-    c.string(first.internaldate);
-  outgoing o = make(c, "APPEND " + std::string(mailbox) + " (" + std::to_string(messages.size())
-                           + " messages)");
-  std::string& last = o.steps.back();
-  last.resize(last.size() - 2);
-  last += " {" + std::to_string(first.size) + "+}\r\n";
-  o.wire_bytes += 8;
-  std::string trace = " {" + std::to_string(first.size) + " bytes}";
-  o.body = &first;
+  outgoing o = append_command(mailbox, messages.front(),
+                              "APPEND " + std::string(mailbox) + " ("
+                                  + std::to_string(messages.size()) + " messages)",
+                              true);
+  std::string trace;
   for (std::size_t i = 1; i < messages.size(); ++i) {
     const append_request& m = messages[i];
     std::string prefix;
@@ -772,24 +784,8 @@ std::vector<append_result> session::append(std::string_view mailbox,
   cmds.reserve(messages.size());
   const std::string what = "APPEND " + std::string(mailbox);
   for (const auto& m : messages) {
-    command c("APPEND");
-    c.astring(mailbox);
-    if (!m.flags.empty())
-      add_flags(c, m.flags);
-    if (!m.internaldate.empty())
-      c.string(m.internaldate);
-    outgoing o = make(c, what);
-    // The body is streamed, not held by the command: the last segment's
-    // CRLF becomes the literal header, the body and its CRLF follow.
     const bool non_sync = lit.literal_plus || (lit.literal_minus && m.size <= literal_minus_max);
-    std::string& last = o.steps.back();
-    last.resize(last.size() - 2);
-    last += " {" + std::to_string(m.size) + (non_sync ? "+}\r\n" : "}\r\n");
-    o.wire_bytes += 8;
-    o.trace += " {" + std::to_string(m.size) + " bytes}";
-    o.body = &m;
-    o.body_waits = !non_sync;
-    cmds.push_back(std::move(o));
+    cmds.push_back(append_command(mailbox, m, what, non_sync));
   }
   auto replies = run(cmds);
   std::vector<append_result> out(messages.size());

@@ -248,6 +248,10 @@ private:
   void send_ready(run_state& st);
   void send_body(const outgoing& cmd);
   void send_literal(const outgoing& cmd, const append_request& body);
+  // APPEND of one message, its body streamed as a literal (non-synchronizing:
+  // LITERAL+/-, without waiting for the server's "+").
+  outgoing append_command(std::string_view mailbox, const append_request& m, std::string what,
+                          bool non_sync);
   // The MULTIAPPEND of append(); nullopt if the server refused it.
   std::optional<std::vector<append_result>>
   append_together(std::string_view mailbox, const std::vector<append_request>& messages);
