@@ -86,7 +86,7 @@ std::vector<protocol::status_result> status_round(caf::actor_system& sys, const 
                                                   std::future<std::optional<session_lease>>& second,
                                                   std::vector<std::string> names,
                                                   std::map<std::string, std::uintptr_t>& asked_by) {
-  const auto first_tag = reinterpret_cast<std::uintptr_t>(&first);
+  const auto first_tag = session_tag(&first);
   if (!second.valid() || names.size() < split_status_from) {
     for (const auto& n : names)
       asked_by[n] = first_tag;

@@ -25,13 +25,17 @@ class status_db;
 
 namespace oimap::actors {
 
+// Which connection a session is, for a folder that would rather have a given
+// one (see folder_job::prefer_session); 0 for none.
+inline std::uintptr_t session_tag(const protocol::session* s) {
+  return reinterpret_cast<std::uintptr_t>(s);
+}
+
 // A connection handed out by a pool. An empty lease is a permit: the holder
 // connects itself (blocking work belongs to its own thread, not the pool's).
 struct session_lease {
   std::shared_ptr<protocol::session> session;
-  // Which connection this is, for a folder that would rather have a given
-  // one (0 for a permit).
-  std::uintptr_t tag() const { return reinterpret_cast<std::uintptr_t>(session.get()); }
+  std::uintptr_t tag() const { return session_tag(session.get()); } // 0 for a permit
 };
 
 // A status batch in flight to the status writer (batches are move-only).
