@@ -350,6 +350,10 @@ folder_result folder_run::run() {
     read_ahead_->entries =
         folder_->scan(pair_.remote_status && pair_.remote_status->exists >= watch_threshold);
   }
+  // What a killed delivery left in tmp/ goes before our own bodies land
+  // there: after the SELECT's prefetch the listing would hold them too,
+  // a stat each for nothing.
+  folder_->clean_tmp();
   std::optional<protocol::session::resync> resync;
   if (remote().has_qresync() && meta && meta->highestmodseq != 0 && !readonly) {
     resync.emplace();
@@ -383,7 +387,6 @@ folder_result folder_run::run() {
   if (local_unchanged && remote_unchanged)
     return result_;
 
-  folder_->clean_tmp();
   plan_input in;
   in.remote_uidvalidity = info_.uidvalidity;
   // Only the server changed, and it said what (QRESYNC): the messages it
