@@ -376,9 +376,12 @@ folder_result folder_run::run() {
       resync.reset();
   } else if (start_first_sync(meta)) {
     // Everything on the server comes down: its bodies right behind the
-    // SELECT, in the same round trip.
+    // SELECT, in the same round trip. Read-only, as nothing goes up: a
+    // read-write SELECT has the server take \Recent from the user's mail
+    // reader and write its index back, which its next STATUS then reads.
+    examined_ = !readonly;
     const protocol::session::prefetch all{"1:*", &*early_->copier};
-    info_ = remote().select(pair_.remote_name, readonly || examined_, &all);
+    info_ = remote().select(pair_.remote_name, true, &all);
   } else {
     info_ = remote().select(pair_.remote_name, readonly || examined_);
   }

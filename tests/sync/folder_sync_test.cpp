@@ -182,3 +182,28 @@ TEST_CASE("a folder reads its own side before it asks for a connection, and lose
   CHECK(next.counts.uploaded == 1);
   CHECK(t.session->status("INBOX").exists == 5);
 }
+
+TEST_CASE("a first sync reads the folder without taking its recent mail from the user's mail "
+          "reader",
+          "[sync]") {
+  inbox_sync t;
+  {
+    auto c = t.client();
+    for (const char* id : {"m1", "m2", "m3"})
+      REQUIRE(c->append("INBOX", message(id)).ok());
+  }
+  t.take_status();
+  const auto result = t.run();
+  CHECK(result.outcome == sync::folder_outcome::ok);
+  CHECK(result.counts.downloaded == 3);
+  // A read-write SELECT would have made the three ours (RFC 3501 \Recent):
+  // the next session to select the folder would see none.
+  auto c = t.client();
+  const auto selected = c->command("SELECT INBOX");
+  REQUIRE(selected.ok());
+  INFO(selected.text());
+  bool three_recent = false;
+  for (const auto& line : selected.untagged)
+    three_recent = three_recent || line == "* 3 RECENT";
+  CHECK(three_recent);
+}
