@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -57,6 +58,12 @@ struct inbox_sync {
     d->login("alice", "pw");
     return d;
   }
+  // Messages put in INBOX by another client, as a delivery would.
+  void deliver(std::initializer_list<const char*> ids) {
+    auto c = client();
+    for (const char* id : ids)
+      REQUIRE(c->append("INBOX", message(id)).ok());
+  }
   fs::path maildir() const { return local.folder_path("INBOX"); }
   // As the account's STATUS round does before the folder's sync (NOOP first:
   // the session still has the folder selected from the last run).
@@ -82,11 +89,7 @@ TEST_CASE("only new mail and flags from the server: the session is handed back b
           "Maildir is written",
           "[sync]") {
   inbox_sync t;
-  {
-    auto c = t.client();
-    for (const char* id : {"m1", "m2", "m3"})
-      REQUIRE(c->append("INBOX", message(id)).ok());
-  }
+  t.deliver({"m1", "m2", "m3"});
   t.take_status();
   REQUIRE(t.run().outcome == sync::folder_outcome::ok);
   REQUIRE(files_in(t.maildir() / "cur") + files_in(t.maildir() / "new") == 3);
@@ -124,10 +127,7 @@ TEST_CASE("only new mail and flags from the server: the session is handed back b
 
 TEST_CASE("a folder with mail to upload keeps its session until the upload is done", "[sync]") {
   inbox_sync t;
-  {
-    auto c = t.client();
-    REQUIRE(c->append("INBOX", message("m1")).ok());
-  }
+  t.deliver({"m1"});
   t.take_status();
   REQUIRE(t.run().outcome == sync::folder_outcome::ok);
 
@@ -149,18 +149,11 @@ TEST_CASE("a folder reads its own side before it asks for a connection, and lose
           "arrives meanwhile",
           "[sync]") {
   inbox_sync t;
-  {
-    auto c = t.client();
-    for (const char* id : {"m1", "m2"})
-      REQUIRE(c->append("INBOX", message(id)).ok());
-  }
+  t.deliver({"m1", "m2"});
   t.take_status();
   REQUIRE(t.run().outcome == sync::folder_outcome::ok);
 
-  {
-    auto c = t.client();
-    REQUIRE(c->append("INBOX", message("m3")).ok());
-  }
+  t.deliver({"m3"});
   std::ofstream(t.maildir() / "new" / "1700000000.M1P1.host") << "Subject: a\n\nfirst\n";
   t.take_status();
   int acquired = 0;
@@ -187,11 +180,7 @@ TEST_CASE("a first sync reads the folder without taking its recent mail from the
           "reader",
           "[sync]") {
   inbox_sync t;
-  {
-    auto c = t.client();
-    for (const char* id : {"m1", "m2", "m3"})
-      REQUIRE(c->append("INBOX", message(id)).ok());
-  }
+  t.deliver({"m1", "m2", "m3"});
   t.take_status();
   const auto result = t.run();
   CHECK(result.outcome == sync::folder_outcome::ok);
