@@ -71,7 +71,7 @@ std::optional<session_lease> second_connection(caf::actor_system& sys, const fol
       lease.session = open_session(proto);
     return lease;
   } catch (...) {
-    checkin(sys, proto.pool, session_lease{});
+    checkin(proto.pool, session_lease{});
     return std::nullopt;
   }
 }
@@ -81,8 +81,7 @@ std::optional<session_lease> second_connection(caf::actor_system& sys, const fol
 // the second on the other half once logged in (if it cannot be had, first
 // does both); it goes back to the pool afterwards.
 // asked_by gets, for each name, the tag of the connection that asked.
-std::vector<protocol::status_result> status_round(caf::actor_system& sys, const folder_job& proto,
-                                                  protocol::session& first,
+std::vector<protocol::status_result> status_round(const folder_job& proto, protocol::session& first,
                                                   std::future<std::optional<session_lease>>& second,
                                                   std::vector<std::string> names,
                                                   std::map<std::string, std::uintptr_t>& asked_by) {
@@ -118,11 +117,11 @@ std::vector<protocol::status_result> status_round(caf::actor_system& sys, const 
     // The other half's thread has ended (its future was destroyed on the
     // way here), so helper is settled.
     if (helper)
-      checkin(sys, proto.pool, session_lease{}); // whichever failed, neither is trusted
+      checkin(proto.pool, session_lease{}); // whichever failed, neither is trusted
     throw;
   }
   if (helper)
-    checkin(sys, proto.pool, std::move(*helper));
+    checkin(proto.pool, std::move(*helper));
   return statuses;
 }
 
@@ -210,15 +209,14 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
           std::async(std::launch::async, [&sys, &proto] { return second_connection(sys, proto); });
     // Whatever happens below, a second connection goes back to the pool.
     struct give_back {
-      caf::actor_system& sys;
       const folder_job& proto;
       std::future<std::optional<session_lease>>& second;
       ~give_back() {
         if (second.valid())
           if (auto l = second.get())
-            checkin(sys, proto.pool, std::move(*l));
+            checkin(proto.pool, std::move(*l));
       }
-    } give_back_second{sys, proto, second};
+    } give_back_second{proto, second};
 
     session_lease lease = checkout(sys, proto.pool);
     try {
@@ -280,7 +278,7 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
           if (!listed_status.count(p.remote_name))
             names.push_back(p.remote_name);
         auto statuses =
-            status_round(sys, proto, *lease.session, second, std::move(names), out->status_by);
+            status_round(proto, *lease.session, second, std::move(names), out->status_by);
         std::map<std::string, sync::remote_snapshot> by_name = std::move(listed_status);
         for (const auto& st : statuses)
           if (st.ok)
@@ -304,10 +302,10 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
       if (!out->status)
         out->status = status_opening.get();
     } catch (...) {
-      checkin(sys, proto.pool, session_lease{});
+      checkin(proto.pool, session_lease{});
       throw;
     }
-    checkin(sys, proto.pool, std::move(lease));
+    checkin(proto.pool, std::move(lease));
   } catch (const std::exception& e) {
     out->error = e.what();
     if (out->status) {

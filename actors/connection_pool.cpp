@@ -103,7 +103,7 @@ session_lease checkout(caf::actor_system& sys, const connection_pool_actor& pool
   return lease;
 }
 
-void checkin(caf::actor_system&, const connection_pool_actor& pool, session_lease lease) {
+void checkin(const connection_pool_actor& pool, session_lease lease) {
   caf::anon_send(pool, checkin_atom::value, std::move(lease));
 }
 

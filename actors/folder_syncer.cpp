@@ -100,7 +100,7 @@ folder_report run_job(caf::actor_system& sys, const folder_job& job) {
   // next folder's commands go out while this one writes its Maildir.
   const sync::remote_done_fn give_back = [&] {
     held = false;
-    checkin(sys, job.pool, std::move(lease));
+    checkin(job.pool, std::move(lease));
   };
   try {
     report.result = sync::sync_folder(acquire, *job.local, *job.status, job.pair, write_status,
@@ -113,7 +113,7 @@ folder_report run_job(caf::actor_system& sys, const folder_job& job) {
     fail(e.what());
   }
   if (held)
-    checkin(sys, job.pool, std::move(lease));
+    checkin(job.pool, std::move(lease));
   if (!started)
     announce_start(job); // done without the server: the ui still sees it start
   return report;

@@ -57,8 +57,8 @@ TEST_CASE("the pool gives permits up to its cap, then idle sessions, the asked-f
 
   CHECK_FALSE(checkout(sys, pool).session); // a permit: connect yourself
   CHECK_FALSE(checkout(sys, pool).session);
-  checkin(sys, pool, fake_session(0x1000));
-  checkin(sys, pool, fake_session(0x2000));
+  checkin(pool, fake_session(0x1000));
+  checkin(pool, fake_session(0x2000));
   CHECK(checkout(sys, pool, 0x1000).tag() == 0x1000);
   CHECK(checkout(sys, pool, 0x3000).tag() == 0x2000); // not there: any idle one
 }
@@ -79,12 +79,12 @@ TEST_CASE("a session given back goes to the waiting folder that asked for it, el
   using namespace std::chrono_literals;
   CHECK_FALSE(wants_a.answer(50ms)); // all three wait
 
-  checkin(sys, pool, fake_session(0xb000));
+  checkin(pool, fake_session(0xb000));
   auto b = wants_b.answer(5s);
   REQUIRE(b);
   CHECK(b->tag() == 0xb000);
 
-  checkin(sys, pool, fake_session(0xc000)); // nobody asked for this one
+  checkin(pool, fake_session(0xc000)); // nobody asked for this one
   auto first = wants_a.answer(5s);
   REQUIRE(first);
   CHECK(first->tag() == 0xc000);
