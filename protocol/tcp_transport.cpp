@@ -86,7 +86,8 @@ bool same_host(int fd) {
 } // namespace
 
 tcp_transport::tcp_transport(unique_fd fd, unique_fd wake, std::string peer, int timeout_seconds)
-    : fd_(std::move(fd)), wake_(std::move(wake)), peer_(std::move(peer)) {
+    : fd_(std::move(fd)), wake_(std::move(wake)), peer_(std::move(peer)),
+      on_this_host_(same_host(fd_.get())) {
   set_timeout(timeout_seconds);
 }
 
@@ -162,11 +163,8 @@ std::unique_ptr<tcp_transport> tcp_transport::connect(const std::string& host, s
         continue;
       }
     }
-    const bool here = same_host(fd.get());
-    std::unique_ptr<tcp_transport> t(
+    return std::unique_ptr<tcp_transport>(
         new tcp_transport(std::move(fd), std::move(wake), peer, timeout_seconds));
-    t->on_this_host_ = here;
-    return t;
   }
   throw imap_error(all_timed_out && !failures.empty() ? error_kind::timeout : error_kind::connect,
                    "cannot connect to " + peer + ": " + failures);
