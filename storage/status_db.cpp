@@ -447,6 +447,24 @@ std::vector<status_record> status_db::load(std::string_view folder) const {
   return out;
 }
 
+std::optional<std::uint32_t> status_db::last_uid(std::string_view folder) const {
+  const std::string prefix = tagged(folder, record_tag);
+  const std::string past_last = record_key(folder, 0xffffffffu) + '\0';
+  rocksdb::Slice lower(prefix);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower;
+  std::unique_ptr<rocksdb::Iterator> it(db().NewIterator(ro));
+  it->SeekForPrev(past_last);
+  if (!it->status().ok())
+    throw_status(dir_, "read", it->status());
+  if (!it->Valid())
+    return std::nullopt;
+  const rocksdb::Slice k = it->key();
+  if (k.size() != prefix.size() + 4)
+    throw storage_error("status database " + dir_.string() + " is corrupt: bad record key");
+  return get_be32(std::string_view(k.data() + prefix.size(), 4));
+}
+
 std::optional<flag_set> status_db::get_record(std::string_view folder, std::uint32_t uid) const {
   std::string value;
   rocksdb::Status s = db().Get(rocksdb::ReadOptions(), record_key(folder, uid), &value);

@@ -107,6 +107,8 @@ public:
   std::optional<folder_meta> get_meta(std::string_view folder) const;
   // All records of the folder, sorted by UID.
   std::vector<status_record> load(std::string_view folder) const;
+  // The highest UID recorded for the folder (one seek, not a load).
+  std::optional<std::uint32_t> last_uid(std::string_view folder) const;
   std::optional<flag_set> get_record(std::string_view folder, std::uint32_t uid) const;
   std::optional<std::string> get_key(std::string_view folder, std::uint32_t uid) const;
   // The folder's journal of uploads not yet confirmed, sorted by key.

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <ctime>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -232,6 +233,20 @@ private:
   void delete_local(const std::vector<local_delete>& dels);
   void delete_remote(const std::vector<uid_t>& uids);
   void apply_flags(const plan_result& p);
+  // The first UID the server may have that the status does not hold. The
+  // recorded UIDNEXT is the SELECT's, from before the last run's uploads:
+  // the messages it put there itself are recorded, and must not come back.
+  std::uint32_t first_unrecorded_uid(const storage::folder_meta& meta) const {
+    std::optional<std::uint32_t> last;
+    if (read_ahead_)
+      last = read_ahead_->status.empty() ? std::nullopt
+                                         : std::optional(read_ahead_->status.back().uid);
+    else
+      last = status_.last_uid(pair_.status_name);
+    if (last && *last == std::numeric_limits<std::uint32_t>::max())
+      return *last; // nothing can follow it
+    return last && *last >= meta.uidnext ? *last + 1 : meta.uidnext;
+  }
   // After EXAMINE: SELECT again, read-write, for STORE and EXPUNGE.
   void select_for_writing() {
     auto again = remote().select(pair_.remote_name, false);
@@ -364,9 +379,12 @@ folder_result folder_run::run() {
     std::optional<protocol::session::prefetch> also;
     const auto& st = pair_.remote_status;
     if (examined_ && !opt_.plan.local_readonly && st && st->uidvalidity == meta->uidvalidity
-        && st->uidnext > meta->uidnext && st->uidnext - meta->uidnext <= opt_.batch) {
-      prefetched_ = std::make_unique<prefetched_bodies>(*folder_);
-      also = protocol::session::prefetch{std::to_string(meta->uidnext) + ":*", prefetched_.get()};
+        && st->uidnext > meta->uidnext) {
+      const std::uint32_t first = first_unrecorded_uid(*meta);
+      if (st->uidnext > first && st->uidnext - first <= opt_.batch) {
+        prefetched_ = std::make_unique<prefetched_bodies>(*folder_);
+        also = protocol::session::prefetch{std::to_string(first) + ":*", prefetched_.get()};
+      }
     }
     info_ = remote().select_qresync(pair_.remote_name, readonly || examined_, meta->uidvalidity,
                                     meta->highestmodseq, *resync, also ? &*also : nullptr);

@@ -42,6 +42,28 @@ TEST_CASE("records round-trip in numeric uid order", "[status_db]") {
             {2, flag::replied}, {70000, flag_set()}, {4294967295u, flag::draft}});
 }
 
+TEST_CASE("the last recorded uid of a folder is found without loading it", "[status_db]") {
+  test::temp_dir tmp;
+  auto db = status_db::open(tmp.path() / "db", false);
+  status_db::batch b;
+  b.set_record("a", {7, flag::seen});
+  b.set_record("a", {300, flag_set()});
+  b.set_key("a", 300, "1700000000.M1P1.host"); // the folder's other keys do not count
+  b.set_meta("a", {1, 301, 1, 2});
+  b.set_record("ab", {4294967295u, flag_set()}); // a folder whose name extends "a"
+  b.set_record("b", {9, flag_set()});
+  db->write(b);
+  CHECK(db->last_uid("a") == 300u);
+  CHECK(db->last_uid("ab") == 4294967295u);
+  CHECK(db->last_uid("b") == 9u);
+  CHECK_FALSE(db->last_uid("c"));
+  CHECK_FALSE(db->last_uid(""));
+
+  b.erase_record("a", 300);
+  db->write(b);
+  CHECK(db->last_uid("a") == 7u);
+}
+
 TEST_CASE("folder metadata round-trips", "[status_db]") {
   test::temp_dir tmp;
   auto db = status_db::open(tmp.path(), true);

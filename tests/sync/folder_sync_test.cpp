@@ -13,6 +13,8 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 using namespace oimap;
 namespace fs = std::filesystem;
@@ -42,6 +44,7 @@ struct inbox_sync {
   sync::folder_sync_options options;
   std::atomic<bool> stop{false};
   std::unique_ptr<protocol::session> session;
+  std::vector<std::string> commands; // what the session sent, in order
 
   inbox_sync() {
     server.add_user("alice", "pw");
@@ -51,6 +54,10 @@ struct inbox_sync {
     o.port = server.port();
     o.user = "alice";
     o.password = "pw";
+    o.trace = [this](char dir, std::string_view line) {
+      if (dir == '>')
+        commands.emplace_back(line);
+    };
     session = protocol::session::connect(o);
   }
   std::unique_ptr<test::imap_dialogue> client() {
@@ -195,4 +202,37 @@ TEST_CASE("a first sync reads the folder without taking its recent mail from the
   for (const auto& line : selected.untagged)
     three_recent = three_recent || line == "* 3 RECENT";
   CHECK(three_recent);
+}
+
+TEST_CASE("the run after an upload does not fetch back what was uploaded", "[sync]") {
+  inbox_sync t;
+  t.deliver({"m1"});
+  t.take_status();
+  REQUIRE(t.run().outcome == sync::folder_outcome::ok);
+
+  std::ofstream(t.maildir() / "new" / "1700000000.M1P1.host") << "Subject: up\n\nlocal mail\n";
+  t.take_status();
+  REQUIRE(t.run().counts.uploaded == 1);
+
+  // The server's UIDNEXT has moved past what the status recorded, by our
+  // own upload alone: nothing is new to this side.
+  t.take_status();
+  t.commands.clear();
+  const auto result = t.run();
+  CHECK(result.outcome == sync::folder_outcome::ok);
+  CHECK(result.counts.downloaded == 0);
+  for (const auto& c : t.commands)
+    CHECK(c.find("BODY.PEEK") == std::string::npos);
+
+  // Mail that does arrive from elsewhere still comes with the SELECT.
+  t.deliver({"m2"});
+  t.take_status();
+  t.commands.clear();
+  const auto then = t.run();
+  CHECK(then.counts.downloaded == 1);
+  std::size_t prefetches = 0;
+  for (const auto& c : t.commands)
+    prefetches += c.find("UID FETCH 3:* (UID FLAGS BODY.PEEK[])") != std::string::npos;
+  CHECK(prefetches == 1);
+  CHECK(files_in(t.maildir() / "cur") + files_in(t.maildir() / "new") == 3);
 }
