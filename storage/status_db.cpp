@@ -34,6 +34,7 @@ constexpr char record_tag = 'r';
 constexpr char key_tag = 'k';
 const std::string schema_key = std::string("\xff", 1) + "schema";
 const std::string last_close_key = std::string("\xff", 1) + "last-close";
+const std::string to_sync_key = std::string("\xff", 1) + "to-sync";
 constexpr std::string_view schema_version = "1";
 
 void put_be32(std::string& out, std::uint32_t v) {
@@ -274,6 +275,12 @@ void status_db::batch::set_meta(std::string_view folder, const folder_meta& meta
   batch_->Put(tagged(folder, meta_tag), encode_meta(meta));
 }
 
+void status_db::batch::set_folders_to_sync(std::uint32_t n) {
+  std::string value;
+  put_varint(value, n);
+  batch_->Put(to_sync_key, value);
+}
+
 void status_db::batch::add_pending(std::string_view folder, const pending_upload& upload) {
   batch_->Put(pending_key(folder, upload.key), encode_pending(upload));
 }
@@ -380,6 +387,19 @@ rocksdb::DB& status_db::db() const {
   if (!db_)
     throw storage_error("status database " + dir_.string() + " is closed");
   return *db_;
+}
+
+std::optional<std::uint32_t> status_db::folders_to_sync_last_run() const {
+  std::string value;
+  rocksdb::Status s = db().Get(rocksdb::ReadOptions(), to_sync_key, &value);
+  if (s.IsNotFound())
+    return std::nullopt;
+  if (!s.ok())
+    throw_status(dir_, "read", s);
+  value_reader r(value, dir_, "folder count");
+  const auto n = r.varint32();
+  r.end();
+  return n;
 }
 
 std::optional<folder_meta> status_db::get_meta(std::string_view folder) const {

@@ -84,6 +84,8 @@ public:
     void erase_pending(std::string_view folder, std::string_view key);
     // Everything stored for the folder: records, meta and journal.
     void erase_folder(std::string_view folder);
+    // For the next run: how many folders this one found to sync.
+    void set_folders_to_sync(std::uint32_t n);
 
     // Number of operations queued.
     std::size_t size() const;
@@ -105,6 +107,8 @@ public:
   ~status_db();
 
   std::optional<folder_meta> get_meta(std::string_view folder) const;
+  // What the last run recorded with batch::set_folders_to_sync.
+  std::optional<std::uint32_t> folders_to_sync_last_run() const;
   // All records of the folder, sorted by UID.
   std::vector<status_record> load(std::string_view folder) const;
   // The highest UID recorded for the folder (one seek, not a load).

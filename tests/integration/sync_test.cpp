@@ -455,6 +455,41 @@ TEST_CASE("small changes in many folders on a near server go over one connection
     require_same(env, f);
 }
 
+TEST_CASE("many folders share their STATUS round over two connections after a busy run and "
+          "use one after a quiet one",
+          "[integration]") {
+  sync_env env;
+  env.write_config("maxconnections = 2\n");
+  for (int i = 0; i < 16; ++i) {
+    const std::string f = "F" + std::to_string(i);
+    REQUIRE(env.imap().command("CREATE " + f).ok());
+    REQUIRE(env.imap().append(f, make_message(f, "x\r\n")).ok());
+  }
+  env.close_imap();
+  auto logins_of = [](const command_result& r) { return occurrences(r.err, "AUTHENTICATE PLAIN"); };
+  // STATUS commands sent, not the answers (which LIST-STATUS brings too).
+  auto status_commands = [](const command_result& r) {
+    return occurrences(r.err, " STATUS F") - occurrences(r.err, "* STATUS F");
+  };
+  REQUIRE(env.oimap({"-o"}).exit_code == 0); // every folder synced: a busy run
+
+  auto r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.err.substr(0, 4000));
+  REQUIRE(r.exit_code == 0);
+  CHECK(logins_of(r) == 2);
+  CHECK(status_commands(r) == 16);
+
+  // Nothing changed last time: one connection, whose listing brings every STATUS.
+  r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.err.substr(0, 4000));
+  REQUIRE(r.exit_code == 0);
+  CHECK(logins_of(r) == 1);
+  CHECK(occurrences(r.err, "RETURN (STATUS") == 1);
+  CHECK(status_commands(r) == 0);
+  for (int i = 0; i < 16; ++i)
+    require_same(env, "F" + std::to_string(i));
+}
+
 TEST_CASE("the imap debug trace (-d imap) never shows the password", "[integration]") {
   sync_env env({}, {{"alice", "S3cr3t-P4ss;#"}});
   auto r = env.oimap({"-o", "-d", "imap"});

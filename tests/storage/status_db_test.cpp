@@ -64,6 +64,24 @@ TEST_CASE("the last recorded uid of a folder is found without loading it", "[sta
   CHECK(db->last_uid("a") == 7u);
 }
 
+TEST_CASE("how many folders the last run had to sync is kept outside every folder", "[status_db]") {
+  test::temp_dir tmp;
+  {
+    auto db = status_db::open(tmp.path() / "db", false);
+    CHECK_FALSE(db->folders_to_sync_last_run());
+    status_db::batch b;
+    b.set_record("INBOX", {1, flag::seen});
+    b.set_folders_to_sync(40);
+    db->write(b);
+    CHECK(db->folders_to_sync_last_run() == 40u);
+    CHECK(db->folders() == std::vector<std::string>{"INBOX"});
+    b.set_folders_to_sync(0);
+    db->write(b);
+  }
+  auto db = status_db::open(tmp.path() / "db", false);
+  CHECK(db->folders_to_sync_last_run() == 0u);
+}
+
 TEST_CASE("folder metadata round-trips", "[status_db]") {
   test::temp_dir tmp;
   auto db = status_db::open(tmp.path(), true);
