@@ -72,6 +72,14 @@ struct inbox_sync {
       REQUIRE(c->append("INBOX", message(id)).ok());
   }
   fs::path maildir() const { return local.folder_path("INBOX"); }
+  // One message synced down, then one new here to go up (status taken).
+  void synced_then_local_mail() {
+    deliver({"m1"});
+    take_status();
+    REQUIRE(run().outcome == sync::folder_outcome::ok);
+    std::ofstream(maildir() / "new" / "1700000000.M1P1.host") << "Subject: up\n\nlocal mail\n";
+    take_status();
+  }
   // As the account's STATUS round does before the folder's sync (NOOP first:
   // the session still has the folder selected from the last run).
   void take_status() {
@@ -134,12 +142,7 @@ TEST_CASE("only new mail and flags from the server: the session is handed back b
 
 TEST_CASE("a folder with mail to upload keeps its session until the upload is done", "[sync]") {
   inbox_sync t;
-  t.deliver({"m1"});
-  t.take_status();
-  REQUIRE(t.run().outcome == sync::folder_outcome::ok);
-
-  std::ofstream(t.maildir() / "new" / "1700000000.M1P1.host") << "Subject: up\n\nlocal mail\n";
-  t.take_status();
+  t.synced_then_local_mail();
   int calls = 0;
   std::uint32_t on_server_at_release = 0;
   const auto result = t.run([&] {
@@ -206,12 +209,7 @@ TEST_CASE("a first sync reads the folder without taking its recent mail from the
 
 TEST_CASE("the run after an upload does not fetch back what was uploaded", "[sync]") {
   inbox_sync t;
-  t.deliver({"m1"});
-  t.take_status();
-  REQUIRE(t.run().outcome == sync::folder_outcome::ok);
-
-  std::ofstream(t.maildir() / "new" / "1700000000.M1P1.host") << "Subject: up\n\nlocal mail\n";
-  t.take_status();
+  t.synced_then_local_mail();
   REQUIRE(t.run().counts.uploaded == 1);
 
   // The server's UIDNEXT has moved past what the status recorded, by our
