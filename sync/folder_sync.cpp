@@ -233,9 +233,11 @@ private:
   void delete_local(const std::vector<local_delete>& dels);
   void delete_remote(const std::vector<uid_t>& uids);
   void apply_flags(const plan_result& p);
-  // The first UID the server may have that the status does not hold. The
-  // recorded UIDNEXT is the SELECT's, from before the last run's uploads:
-  // the messages it put there itself are recorded, and must not come back.
+  // Where the SELECT's prefetch starts: after every UID the status holds.
+  // The recorded UIDNEXT is the SELECT's, from before the last run's
+  // uploads; the messages it put there itself are recorded and must not come
+  // back. One another client added below them meanwhile is not prefetched
+  // but still comes: QRESYNC reports it as new, and the plan downloads it.
   std::uint32_t first_unrecorded_uid(const storage::folder_meta& meta) const {
     std::optional<std::uint32_t> last;
     if (read_ahead_)

@@ -234,3 +234,30 @@ TEST_CASE("the run after an upload does not fetch back what was uploaded", "[syn
   CHECK(prefetches == 1);
   CHECK(files_in(t.maildir() / "cur") + files_in(t.maildir() / "new") == 3);
 }
+
+TEST_CASE("mail another client adds while a run uploads comes down with the next run", "[sync]") {
+  inbox_sync t;
+  t.synced_then_local_mail();
+  // Delivered after this run's SELECT, before its APPEND: it gets the UID
+  // below the upload's, which the next run's prefetch starts after.
+  bool delivered = false;
+  const sync::progress_fn deliver_once = [&](const sync::folder_counts&) {
+    if (!delivered)
+      t.deliver({"m2"});
+    delivered = true;
+  };
+  const sync::status_write_fn write = [&](storage::status_db::batch& b) { t.status->write(b); };
+  const auto up = sync::sync_folder(*t.session, t.local, *t.status, t.pair, write, t.options,
+                                    t.stop, deliver_once, {}, {});
+  REQUIRE(up.counts.uploaded == 1);
+  REQUIRE(delivered);
+  REQUIRE(t.status->last_uid("INBOX") == 3u); // the upload
+  REQUIRE_FALSE(t.status->get_record("INBOX", 2)); // m2, in the gap below it
+
+  t.take_status();
+  const auto next = t.run();
+  CHECK(next.outcome == sync::folder_outcome::ok);
+  CHECK(next.counts.downloaded == 1);
+  CHECK(files_in(t.maildir() / "cur") + files_in(t.maildir() / "new") == 3);
+  CHECK(t.session->status("INBOX").exists == 3);
+}
