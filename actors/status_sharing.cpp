@@ -1,0 +1,133 @@
+// A STATUS round that a second connection joins only once it proves slow.
+#include "actors/status_sharing.hpp"
+
+#include <algorithm>
+#include <iterator>
+#include <utility>
+
+namespace oimap::actors {
+
+std::vector<std::string> status_sharing::take_locked(bool from_back) {
+  std::vector<std::string> out;
+  while (!queue_.empty() && out.size() < chunk_) {
+    if (from_back) {
+      out.push_back(std::move(queue_.back()));
+      queue_.pop_back();
+    } else {
+      out.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+  }
+  in_flight_ += out.size();
+  return out;
+}
+
+void status_sharing::put_back_locked(std::vector<std::string> names) {
+  in_flight_ -= names.size();
+  std::move(names.begin(), names.end(), std::back_inserter(queue_));
+}
+
+std::vector<protocol::status_result>
+status_sharing::run_first(protocol::session& first, std::vector<std::string> names,
+                          std::map<std::string, std::uintptr_t>& asked_by) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.assign(std::make_move_iterator(names.begin()), std::make_move_iterator(names.end()));
+    started_ = true;
+  }
+  changed_.notify_all();
+  const auto tag = session_tag(&first);
+  std::vector<protocol::status_result> results;
+  for (;;) {
+    std::vector<std::string> chunk;
+    {
+      std::unique_lock lock(mutex_);
+      // Nothing left to take: done once the helper's chunk is in (or back).
+      changed_.wait(lock, [&] { return !queue_.empty() || in_flight_ == 0; });
+      if (queue_.empty())
+        break;
+      chunk = take_locked(false);
+    }
+    std::vector<protocol::status_result> got;
+    try {
+      got = first.status_many(chunk);
+    } catch (...) {
+      {
+        std::lock_guard lock(mutex_);
+        in_flight_ -= chunk.size();
+        abandoned_ = true;
+      }
+      changed_.notify_all();
+      throw;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      in_flight_ -= chunk.size();
+    }
+    changed_.notify_all();
+    for (const auto& n : chunk)
+      asked_by[n] = tag;
+    std::move(got.begin(), got.end(), std::back_inserter(results));
+  }
+  std::lock_guard lock(mutex_);
+  abandoned_ = true; // the round is over
+  std::move(helper_results_.begin(), helper_results_.end(), std::back_inserter(results));
+  for (auto& [name, t] : helper_asked_)
+    asked_by[name] = t;
+  return results;
+}
+
+std::optional<session_lease>
+status_sharing::help(std::chrono::milliseconds patience,
+                     const std::function<std::optional<session_lease>()>& connect) {
+  {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return started_ || abandoned_; });
+    if (changed_.wait_for(lock, patience, [&] { return abandoned_ || queue_.empty(); }))
+      return std::nullopt;
+  }
+  auto lease = connect();
+  if (!lease || !lease->session || !lease->session->has_condstore())
+    return lease;
+  const auto tag = lease->tag();
+  for (;;) {
+    std::vector<std::string> chunk;
+    {
+      std::lock_guard lock(mutex_);
+      if (abandoned_ || queue_.empty())
+        break;
+      chunk = take_locked(true);
+    }
+    try {
+      auto got = lease->session->status_many(chunk);
+      {
+        std::lock_guard lock(mutex_);
+        in_flight_ -= chunk.size();
+        for (const auto& n : chunk)
+          helper_asked_[n] = tag;
+        std::move(got.begin(), got.end(), std::back_inserter(helper_results_));
+      }
+      changed_.notify_all();
+    } catch (...) {
+      // The first connection asks these again; the permit goes back.
+      {
+        std::lock_guard lock(mutex_);
+        put_back_locked(std::move(chunk));
+      }
+      changed_.notify_all();
+      lease->session.reset();
+      return lease;
+    }
+  }
+  return lease;
+}
+
+void status_sharing::abandon() {
+  {
+    std::lock_guard lock(mutex_);
+    abandoned_ = true;
+  }
+  changed_.notify_all();
+}
+
+} // namespace oimap::actors

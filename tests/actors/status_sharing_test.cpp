@@ -1,0 +1,141 @@
+// status_sharing against a private Dovecot: who asks which STATUS, and that
+// every folder is answered once, whether the helper joins, stays out or fails.
+#include "actors/status_sharing.hpp"
+
+#include "support/dovecot_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <future>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace oimap;
+using namespace oimap::actors;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct folders_on_server {
+  test::private_dovecot server;
+  std::vector<std::string> names;
+
+  explicit folders_on_server(int n) {
+    server.add_user("alice", "pw");
+    test::imap_dialogue d(server.port());
+    d.login("alice", "pw");
+    for (int i = 0; i < n; ++i) {
+      names.push_back("F" + std::to_string(i));
+      REQUIRE(d.command("CREATE " + names.back()).ok());
+    }
+  }
+  std::shared_ptr<protocol::session> connect() const {
+    protocol::connect_options o;
+    o.host = "127.0.0.1";
+    o.port = server.port();
+    o.user = "alice";
+    o.password = "pw";
+    return protocol::session::connect(o);
+  }
+};
+
+// Every name answered once, by a connection that exists.
+void check_answers(const std::vector<std::string>& names,
+                   const std::vector<protocol::status_result>& results,
+                   const std::map<std::string, std::uintptr_t>& asked_by,
+                   const std::set<std::uintptr_t>& tags) {
+  std::multiset<std::string> answered;
+  for (const auto& r : results) {
+    CHECK(r.ok);
+    answered.insert(r.mailbox);
+  }
+  CHECK(answered == std::multiset<std::string>(names.begin(), names.end()));
+  CHECK(asked_by.size() == names.size());
+  for (const auto& [name, tag] : asked_by)
+    CHECK(tags.count(tag) == 1);
+}
+
+} // namespace
+
+TEST_CASE("a quick status round is the first connection's alone: the helper never connects",
+          "[actors]") {
+  folders_on_server s(12);
+  auto first = s.connect();
+  status_sharing sharing(4);
+  int connects = 0;
+  auto helper = std::async(std::launch::async, [&] {
+    return sharing.help(60s, [&]() -> std::optional<session_lease> {
+      ++connects;
+      return session_lease{s.connect()};
+    });
+  });
+  std::map<std::string, std::uintptr_t> asked_by;
+  const auto results = sharing.run_first(*first, s.names, asked_by);
+  // The helper would wait a minute for a slow round; this one is over, so
+  // it returns at once.
+  REQUIRE(helper.wait_for(30s) == std::future_status::ready);
+  CHECK_FALSE(helper.get());
+  CHECK(connects == 0);
+  check_answers(s.names, results, asked_by, {session_tag(first.get())});
+}
+
+TEST_CASE("no round at all: the helper gives up without connecting", "[actors]") {
+  status_sharing sharing(4);
+  int connects = 0;
+  auto helper = std::async(std::launch::async, [&] {
+    return sharing.help(60s, [&]() -> std::optional<session_lease> {
+      ++connects;
+      return std::nullopt;
+    });
+  });
+  sharing.abandon();
+  REQUIRE(helper.wait_for(30s) == std::future_status::ready);
+  CHECK_FALSE(helper.get());
+  CHECK(connects == 0);
+}
+
+TEST_CASE("a helper that joins at once shares the round and every folder is answered once",
+          "[actors]") {
+  folders_on_server s(24);
+  auto first = s.connect();
+  auto second = s.connect();
+  status_sharing sharing(1);
+  auto helper = std::async(std::launch::async, [&] {
+    return sharing.help(0ms,
+                        [&]() -> std::optional<session_lease> { return session_lease{second}; });
+  });
+  std::map<std::string, std::uintptr_t> asked_by;
+  const auto results = sharing.run_first(*first, s.names, asked_by);
+  REQUIRE(helper.wait_for(30s) == std::future_status::ready);
+  const auto lease = helper.get();
+  // Whether it got there before the first connection had asked everything
+  // is up to the scheduler; what it asked is counted once either way.
+  REQUIRE(lease);
+  CHECK(lease->session == second);
+  check_answers(s.names, results, asked_by, {session_tag(first.get()), session_tag(second.get())});
+}
+
+TEST_CASE("a helper whose connection fails hands its folders back to the first", "[actors]") {
+  folders_on_server s(24);
+  auto first = s.connect();
+  auto broken = s.connect();
+  broken->logout(); // every command on it now fails
+  status_sharing sharing(1);
+  auto helper = std::async(std::launch::async, [&] {
+    return sharing.help(0ms,
+                        [&]() -> std::optional<session_lease> { return session_lease{broken}; });
+  });
+  std::map<std::string, std::uintptr_t> asked_by;
+  const auto results = sharing.run_first(*first, s.names, asked_by);
+  REQUIRE(helper.wait_for(30s) == std::future_status::ready);
+  const auto lease = helper.get();
+  REQUIRE(lease);
+  // The permit goes back without the session, whether or not it was used.
+  if (lease->session)
+    CHECK(lease->session == broken);
+  check_answers(s.names, results, asked_by, {session_tag(first.get())});
+}
