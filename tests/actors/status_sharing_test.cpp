@@ -43,6 +43,27 @@ struct folders_on_server {
   }
 };
 
+// The first connection asks every folder's STATUS, chunk by chunk; a
+// helper with no patience joins with helper_session.
+struct round_with_helper {
+  std::vector<protocol::status_result> results;
+  std::map<std::string, std::uintptr_t> asked_by;
+  std::optional<session_lease> helper_lease;
+};
+round_with_helper run_with_helper(const folders_on_server& s, protocol::session& first,
+                                  std::shared_ptr<protocol::session> helper_session) {
+  status_sharing sharing(1);
+  auto helper = std::async(std::launch::async, [&] {
+    return sharing.help(
+        0ms, [&]() -> std::optional<session_lease> { return session_lease{helper_session}; });
+  });
+  round_with_helper out;
+  out.results = sharing.run_first(first, s.names, out.asked_by);
+  REQUIRE(helper.wait_for(30s) == std::future_status::ready);
+  out.helper_lease = helper.get();
+  return out;
+}
+
 // Every name answered once, by a connection that exists.
 void check_answers(const std::vector<std::string>& names,
                    const std::vector<protocol::status_result>& results,
@@ -103,20 +124,13 @@ TEST_CASE("a helper that joins at once shares the round and every folder is answ
   folders_on_server s(24);
   auto first = s.connect();
   auto second = s.connect();
-  status_sharing sharing(1);
-  auto helper = std::async(std::launch::async, [&] {
-    return sharing.help(0ms,
-                        [&]() -> std::optional<session_lease> { return session_lease{second}; });
-  });
-  std::map<std::string, std::uintptr_t> asked_by;
-  const auto results = sharing.run_first(*first, s.names, asked_by);
-  REQUIRE(helper.wait_for(30s) == std::future_status::ready);
-  const auto lease = helper.get();
+  const auto r = run_with_helper(s, *first, second);
   // Whether it got there before the first connection had asked everything
   // is up to the scheduler; what it asked is counted once either way.
-  REQUIRE(lease);
-  CHECK(lease->session == second);
-  check_answers(s.names, results, asked_by, {session_tag(first.get()), session_tag(second.get())});
+  REQUIRE(r.helper_lease);
+  CHECK(r.helper_lease->session == second);
+  check_answers(s.names, r.results, r.asked_by,
+                {session_tag(first.get()), session_tag(second.get())});
 }
 
 TEST_CASE("a helper whose connection fails hands its folders back to the first", "[actors]") {
@@ -124,18 +138,10 @@ TEST_CASE("a helper whose connection fails hands its folders back to the first",
   auto first = s.connect();
   auto broken = s.connect();
   broken->logout(); // every command on it now fails
-  status_sharing sharing(1);
-  auto helper = std::async(std::launch::async, [&] {
-    return sharing.help(0ms,
-                        [&]() -> std::optional<session_lease> { return session_lease{broken}; });
-  });
-  std::map<std::string, std::uintptr_t> asked_by;
-  const auto results = sharing.run_first(*first, s.names, asked_by);
-  REQUIRE(helper.wait_for(30s) == std::future_status::ready);
-  const auto lease = helper.get();
-  REQUIRE(lease);
-  // The permit goes back without the session, whether or not it was used.
-  if (lease->session)
-    CHECK(lease->session == broken);
-  check_answers(s.names, results, asked_by, {session_tag(first.get())});
+  const auto r = run_with_helper(s, *first, broken);
+  REQUIRE(r.helper_lease);
+  // Used and failed, the lease comes back without its session.
+  if (r.helper_lease->session)
+    CHECK(r.helper_lease->session == broken);
+  check_answers(s.names, r.results, r.asked_by, {session_tag(first.get())});
 }
