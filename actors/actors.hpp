@@ -22,6 +22,9 @@ class session;
 namespace oimap::storage {
 class status_db;
 }
+namespace oimap::sync {
+class early_connections;
+}
 
 namespace oimap::actors {
 
@@ -58,6 +61,8 @@ struct run_context {
   std::vector<std::string> only_folders; // -f
   bool debug_imap = false;               // -d imap
   std::atomic<bool>* stop = nullptr;     // set by SIGINT/SIGTERM
+  // Connections begun at start-up, by account name (see open_session).
+  std::shared_ptr<sync::early_connections> early;
 };
 using run_context_ptr = std::shared_ptr<const run_context>;
 

@@ -45,7 +45,10 @@ std::shared_ptr<protocol::session> open_session(const folder_job& job) {
       caf::anon_send(ui, std::move(e));
     };
   }
-  return sync::connect_remote(*job.remote_repo, job.ctx->settings->general.socktimeout, trace);
+  // The account's first login takes the connection begun at start-up.
+  auto connected = job.ctx->early ? job.ctx->early->take(job.account) : nullptr;
+  return sync::connect_remote(*job.remote_repo, job.ctx->settings->general.socktimeout, trace,
+                              std::move(connected));
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include "config/overrides.hpp"
 #include "config/paths.hpp"
 #include "config/settings.hpp"
+#include "sync/remote_connect.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -14,6 +15,7 @@
 
 #include <openssl/opensslv.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -95,6 +97,17 @@ int run(const oimap::app::cli_options& cli) {
   ui::output out;
   if (cli.logfile)
     out.log = open_log(*cli.logfile);
+
+  // The accounts that sync first start connecting now: their servers'
+  // greetings are on the way while the actor system starts.
+  ctx->early = std::make_shared<sync::early_connections>();
+  const auto first_accounts = std::min<std::size_t>(
+      settings->accounts.size(),
+      static_cast<std::size_t>(std::max(1, settings->general.maxsyncaccounts)));
+  for (std::size_t i = 0; i < first_accounts; ++i) {
+    const auto& account = settings->accounts[i];
+    ctx->early->start(account.name, settings->remote(account), settings->general.socktimeout);
+  }
 
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", std::max(2u, std::thread::hardware_concurrency()));
@@ -187,6 +200,9 @@ int main(int argc, char** argv) {
     return run(cli);
   } catch (const std::exception& e) {
     std::cerr << "oimap: " << e.what() << "\n";
-    return 1;
+    // Not through exit(): its handlers (OpenSSL's cleanup) would pull the
+    // library from under a connection still being made on its own thread.
+    std::fflush(nullptr);
+    std::_Exit(1);
   }
 }

@@ -124,12 +124,19 @@ session::session(std::unique_ptr<transport> t, const connect_options& options)
 
 session::~session() = default;
 
-std::unique_ptr<session> session::connect(const connect_options& options) {
+std::unique_ptr<transport> session::open_transport(const connect_options& options) {
   std::unique_ptr<transport> t =
       tcp_transport::connect(options.host, options.port, options.timeout_seconds);
   if (options.ssl)
     t = tls_transport::handshake(std::move(t), {options.host, options.cafile, options.verify});
-  std::unique_ptr<session> s(new session(std::move(t), options));
+  return t;
+}
+
+std::unique_ptr<session> session::connect(const connect_options& options,
+                                          std::unique_ptr<transport> connected) {
+  if (!connected)
+    connected = open_transport(options);
+  std::unique_ptr<session> s(new session(std::move(connected), options));
   s->open();
   return s;
 }

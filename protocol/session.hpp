@@ -107,8 +107,13 @@ class session {
 public:
   // Connects, reads the greeting, upgrades with STARTTLS if asked (never
   // falling back to plaintext), authenticates and enables CONDSTORE/QRESYNC
-  // when offered.
-  static std::unique_ptr<session> connect(const connect_options& options);
+  // when offered. connected: open_transport's for these options, made
+  // earlier; null to connect here.
+  static std::unique_ptr<session> connect(const connect_options& options,
+                                          std::unique_ptr<transport> connected = nullptr);
+  // The connection alone, before its greeting is read: TCP, then the TLS
+  // handshake with options.ssl. Needs no credentials.
+  static std::unique_ptr<transport> open_transport(const connect_options& options);
 
   ~session();
   session(const session&) = delete;

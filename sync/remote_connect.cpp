@@ -4,15 +4,42 @@
 #include "config/config_error.hpp"
 #include "protocol/session.hpp"
 
+#include <thread>
+
 namespace oimap::sync {
 
+namespace {
+
+// Everything but the credentials: enough to connect.
+protocol::connect_options connection_options(const config::imap_settings& imap, int socktimeout) {
+  protocol::connect_options o;
+  o.host = imap.remotehost;
+  o.port = static_cast<std::uint16_t>(imap.remoteport);
+  o.ssl = imap.ssl;
+  o.starttls = !imap.ssl && imap.starttls;
+  if (imap.sslcacertfile)
+    o.cafile = imap.sslcacertfile->string();
+  o.verify = imap.tls_verify;
+  // socktimeout 0 means "none" to OfflineIMAP, which lets a server that
+  // never answers hang a run forever; oimap waits at most 2 minutes then.
+  o.timeout_seconds = socktimeout > 0 ? socktimeout : default_socktimeout_seconds;
+  return o;
+}
+
+bool needs_python(const config::imap_settings& imap) {
+  return imap.remotehosteval || imap.remoteusereval || imap.remoteporteval;
+}
+
+} // namespace
+
 std::unique_ptr<protocol::session> connect_remote(const config::repository_settings& repo,
-                                                  int socktimeout, const trace_fn& trace) {
+                                                  int socktimeout, const trace_fn& trace,
+                                                  std::unique_ptr<protocol::transport> connected) {
   const auto* imap = repo.imap();
   if (!imap)
     throw config::config_error(repo.where + ": repository '" + repo.name
                                + "' is not an IMAP repository");
-  if (imap->remotehosteval || imap->remoteusereval || imap->remoteporteval)
+  if (needs_python(*imap))
     throw config::config_error(repo.where + ": repository '" + repo.name
                                + "': the *eval options need the Python evaluator, which oimap "
                                  "does not have yet");
@@ -25,17 +52,7 @@ std::unique_ptr<protocol::session> connect_remote(const config::repository_setti
     throw config::config_error(repo.where + ": repository '" + repo.name
                                + "': no password configured (remotepass or remotepassfile)");
   }
-  protocol::connect_options o;
-  o.host = imap->remotehost;
-  o.port = static_cast<std::uint16_t>(imap->remoteport);
-  o.ssl = imap->ssl;
-  o.starttls = !imap->ssl && imap->starttls;
-  if (imap->sslcacertfile)
-    o.cafile = imap->sslcacertfile->string();
-  o.verify = imap->tls_verify;
-  // socktimeout 0 means "none" to OfflineIMAP, which lets a server that
-  // never answers hang a run forever; oimap waits at most 2 minutes then.
-  o.timeout_seconds = socktimeout > 0 ? socktimeout : default_socktimeout_seconds;
+  auto o = connection_options(*imap, socktimeout);
   o.user = imap->remoteuser;
   o.password = password->reveal();
   // Only PLAIN and LOGIN exist so far; the others of OfflineIMAP's default
@@ -44,7 +61,44 @@ std::unique_ptr<protocol::session> connect_remote(const config::repository_setti
     if (m == "PLAIN" || m == "LOGIN")
       o.auth_mechanisms.push_back(m);
   o.trace = trace;
-  return protocol::session::connect(o);
+  return protocol::session::connect(o, std::move(connected));
+}
+
+void early_connections::start(const std::string& key, const config::repository_settings& repo,
+                              int socktimeout) {
+  const auto* imap = repo.imap();
+  if (!imap || needs_python(*imap))
+    return;
+  std::promise<std::unique_ptr<protocol::transport>> promise;
+  auto future = promise.get_future();
+  {
+    std::lock_guard lock(mutex_);
+    if (!pending_.emplace(key, std::move(future)).second)
+      return;
+  }
+  // Detached: a connection nobody takes (the account failed before its
+  // login) must not hold up the end of the run, even while it waits out
+  // its timeout on a server that does not answer.
+  std::thread([promise = std::move(promise),
+               options = connection_options(*imap, socktimeout)]() mutable {
+    try {
+      promise.set_value(protocol::session::open_transport(options));
+    } catch (...) {
+      promise.set_exception(std::current_exception());
+    }
+  }).detach();
+}
+
+std::unique_ptr<protocol::transport> early_connections::take(const std::string& key) {
+  std::future<std::unique_ptr<protocol::transport>> future;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = pending_.find(key);
+    if (it == pending_.end() || !it->second.valid())
+      return nullptr;
+    future = std::move(it->second);
+  }
+  return future.get();
 }
 
 } // namespace oimap::sync
