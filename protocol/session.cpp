@@ -681,7 +681,7 @@ void session::store_flags(std::string_view uid_set, flag_set add, flag_set remov
     expect_ok(replies[i], cmds[i].what);
 }
 
-void session::store_flags(const std::vector<flag_change>& changes) {
+std::vector<session::outgoing> session::store_commands(const std::vector<flag_change>& changes) {
   // Uids with the same (add, remove) pair share commands.
   std::map<std::pair<std::uint8_t, std::uint8_t>, std::vector<std::uint32_t>> groups;
   for (const auto& ch : changes) {
@@ -699,6 +699,11 @@ void session::store_flags(const std::vector<flag_change>& changes) {
         cmds.push_back(make(store_command(set, '-', flag_set(key.second)), "UID STORE -FLAGS"));
     }
   }
+  return cmds;
+}
+
+void session::store_flags(const std::vector<flag_change>& changes) {
+  auto cmds = store_commands(changes);
   if (cmds.empty())
     return;
   auto replies = run(cmds);
@@ -728,8 +733,8 @@ session::outgoing session::append_command(std::string_view mailbox, const append
   return o;
 }
 
-std::optional<std::vector<append_result>>
-session::append_together(std::string_view mailbox, const std::vector<append_request>& messages) {
+session::outgoing session::multiappend_command(std::string_view mailbox,
+                                               const std::vector<append_request>& messages) {
   // append         = "APPEND" SP mailbox 1*append-message        (RFC 3502)
   // append-message = append-opts SP append-data
   // append-opts    = [SP flag-list] [SP date-time]
@@ -756,19 +761,20 @@ session::append_together(std::string_view mailbox, const std::vector<append_requ
     o.more_bodies.emplace_back(std::move(prefix), &m);
   }
   o.trace += trace;
-  std::vector<outgoing> cmds;
-  cmds.push_back(std::move(o));
-  const response r = std::move(run(cmds).front());
+  return o;
+}
+
+std::optional<std::vector<append_result>> session::multiappend_results(const response& r,
+                                                                       std::size_t count) {
   if (r.status != "OK")
     return std::nullopt;
-  std::vector<append_result> out(messages.size());
+  std::vector<append_result> out(count);
   std::vector<std::uint32_t> uids;
   // resp-code-apnd = "APPENDUID" SP nz-number SP append-uid: the new UIDs
   // in the order of the messages. Any other count: no UIDs (the upload
   // journal finds the messages by content next run).
   if (code_of(r) == "APPENDUID" && r.code.size() >= 3)
-    if (auto set = parse_uids(r.code[2].text, messages.size());
-        set && set->size() == messages.size())
+    if (auto set = parse_uids(r.code[2].text, count); set && set->size() == count)
       uids = std::move(*set);
   for (std::size_t i = 0; i < out.size(); ++i) {
     out[i].ok = true;
@@ -780,13 +786,10 @@ session::append_together(std::string_view mailbox, const std::vector<append_requ
   return out;
 }
 
-std::vector<append_result> session::append(std::string_view mailbox,
-                                           std::vector<append_request> messages) {
+std::vector<session::outgoing>
+session::append_commands(std::string_view mailbox, const std::vector<append_request>& messages) {
   // append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal
   const literal_support lit{has_capability("LITERAL+"), has_capability("LITERAL-")};
-  if (messages.size() > 1 && lit.literal_plus && has_capability("MULTIAPPEND"))
-    if (auto together = append_together(mailbox, messages))
-      return std::move(*together);
   std::vector<outgoing> cmds;
   cmds.reserve(messages.size());
   const std::string what = "APPEND " + std::string(mailbox);
@@ -794,11 +797,15 @@ std::vector<append_result> session::append(std::string_view mailbox,
     const bool non_sync = lit.literal_plus || (lit.literal_minus && m.size <= literal_minus_max);
     cmds.push_back(append_command(mailbox, m, what, non_sync));
   }
-  auto replies = run(cmds);
-  std::vector<append_result> out(messages.size());
-  for (std::size_t i = 0; i < replies.size(); ++i) {
+  return cmds;
+}
+
+std::vector<append_result> session::append_results(const std::vector<response>& replies,
+                                                   std::size_t first) {
+  std::vector<append_result> out(replies.size() - first);
+  for (std::size_t i = first; i < replies.size(); ++i) {
     const auto& r = replies[i];
-    auto& res = out[i];
+    auto& res = out[i - first];
     res.ok = r.status == "OK";
     if (!res.ok) {
       res.error = r.status + " " + reply_text(r);
@@ -814,6 +821,34 @@ std::vector<append_result> session::append(std::string_view mailbox,
     }
   }
   return out;
+}
+
+std::vector<append_result> session::append(std::string_view mailbox,
+                                           std::vector<append_request> messages,
+                                           const std::vector<flag_change>& store_first) {
+  auto cmds = store_commands(store_first);
+  const std::size_t stores = cmds.size();
+  const bool together =
+      messages.size() > 1 && has_capability("LITERAL+") && has_capability("MULTIAPPEND");
+  if (together) {
+    cmds.push_back(multiappend_command(mailbox, messages));
+  } else {
+    auto each = append_commands(mailbox, messages);
+    std::move(each.begin(), each.end(), std::back_inserter(cmds));
+  }
+  if (cmds.empty())
+    return {};
+  auto replies = run(cmds);
+  for (std::size_t i = 0; i < stores; ++i)
+    expect_ok(replies[i], cmds[i].what);
+  if (!together)
+    return append_results(replies, stores);
+  if (auto out = multiappend_results(replies[stores], messages.size()))
+    return std::move(*out);
+  // Refused as a whole: one by one, so that one bad message does not hold
+  // back the others.
+  auto each = append_commands(mailbox, messages);
+  return append_results(run(each), 0);
 }
 
 void session::uid_expunge(std::string_view uid_set) {

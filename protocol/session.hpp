@@ -194,7 +194,12 @@ public:
   // it refuses the lot, they are sent again one by one, so one bad message
   // does not hold back the others (produce() is then called a second time).
   // Results are in request order.
-  std::vector<append_result> append(std::string_view mailbox, std::vector<append_request> messages);
+  // store_first: flag changes for the selected mailbox (mailbox itself), sent
+  // as store_flags() would, ahead of the APPENDs in the same round trip. A
+  // refused STORE throws once every reply is in; the APPENDs may have been
+  // carried out by then (an upload journal finds them).
+  std::vector<append_result> append(std::string_view mailbox, std::vector<append_request> messages,
+                                    const std::vector<flag_change>& store_first = {});
 
   // UID EXPUNGE (UIDPLUS); without UIDPLUS, a plain EXPUNGE, which removes
   // every \Deleted message of the mailbox.
@@ -257,9 +262,19 @@ private:
   // LITERAL+/-, without waiting for the server's "+").
   outgoing append_command(std::string_view mailbox, const append_request& m, std::string what,
                           bool non_sync);
-  // The MULTIAPPEND of append(); nullopt if the server refused it.
-  std::optional<std::vector<append_result>>
-  append_together(std::string_view mailbox, const std::vector<append_request>& messages);
+  // The MULTIAPPEND of append(), and its results: nullopt if the server
+  // refused it.
+  outgoing multiappend_command(std::string_view mailbox,
+                               const std::vector<append_request>& messages);
+  static std::optional<std::vector<append_result>> multiappend_results(const response& r,
+                                                                       std::size_t count);
+  // One APPEND per message, and the result of each (replies from first on).
+  std::vector<outgoing> append_commands(std::string_view mailbox,
+                                        const std::vector<append_request>& messages);
+  static std::vector<append_result> append_results(const std::vector<response>& replies,
+                                                   std::size_t first);
+  // store_flags()'s commands: uids with identical (add, remove) share one.
+  std::vector<outgoing> store_commands(const std::vector<flag_change>& changes);
   void handle_common(const response& r, std::string_view what);
 
   // One complete response; waiting_for names the command, for errors.

@@ -233,6 +233,14 @@ private:
   void delete_local(const std::vector<local_delete>& dels);
   void delete_remote(const std::vector<uid_t>& uids);
   void apply_flags(const plan_result& p);
+  // The STORE of store_with_upload_ was answered: its records join the batch.
+  void flags_stored() {
+    for (const auto& r : records_after_store_)
+      batch_.set_record(pair_.status_name, r);
+    result_.counts.flags_remote += store_with_upload_.size();
+    records_after_store_.clear();
+    store_with_upload_.clear();
+  }
   // Where the SELECT's prefetch starts: after every UID the status holds.
   // The recorded UIDNEXT is the SELECT's, from before the last run's
   // uploads; the messages it put there itself are recorded and must not come
@@ -336,6 +344,10 @@ private:
     std::vector<storage::local_entry> entries;
   };
   std::optional<read_ahead> read_ahead_; // this side, read before the SELECT
+  // Flag changes sent with the first upload's APPEND, and the records that
+  // wait for them (see run).
+  std::vector<protocol::flag_change> store_with_upload_;
+  std::vector<storage::status_record> records_after_store_;
   folder_result result_;
 };
 
@@ -456,8 +468,21 @@ folder_result folder_run::run() {
     for (const auto& l : in.local)
       if (l.uid && (record_all_keys || new_records.count(*l.uid)))
         record_key(*l.uid, l.key);
-  for (const auto& s : p.status_set)
-    batch_.set_record(pair_.status_name, {s.uid, s.flags});
+  // Flag changes for the server go out with the uploads, ahead of their
+  // APPEND in one round trip (see upload); their records wait for the
+  // STORE's answer, out of the batch the upload journal commits first.
+  if (!p.set_remote_flags.empty() && !p.upload.empty() && p.delete_remote.empty())
+    for (const auto& c : p.set_remote_flags)
+      store_with_upload_.push_back({c.uid, c.add, c.remove});
+  std::unordered_set<uid_t> stored_later;
+  for (const auto& c : store_with_upload_)
+    stored_later.insert(c.uid);
+  for (const auto& s : p.status_set) {
+    if (stored_later.count(s.uid))
+      records_after_store_.push_back({s.uid, s.flags});
+    else
+      batch_.set_record(pair_.status_name, {s.uid, s.flags});
+  }
   for (auto uid : p.status_erase)
     batch_.erase_record(pair_.status_name, uid);
 
@@ -476,6 +501,11 @@ folder_result folder_run::run() {
     download(p.download);
   if (!stopping())
     upload(p.upload);
+  if (!store_with_upload_.empty() && !stopping()) {
+    // No upload group went out (their files vanished): the STORE goes alone.
+    remote().store_flags(store_with_upload_);
+    flags_stored();
+  }
   release_remote();
   commit_status();
 
@@ -871,7 +901,9 @@ void folder_run::upload(const std::vector<local_message>& msgs) {
       };
       reqs.push_back(std::move(r));
     }
-    auto results = remote().append(pair_.remote_name, std::move(reqs));
+    auto results = remote().append(pair_.remote_name, std::move(reqs), store_with_upload_);
+    if (!store_with_upload_.empty())
+      flags_stored();
     for (std::size_t k = 0; k < group.size() && k < results.size(); ++k) {
       const auto& res = results[k];
       const auto& m = *group[k].msg;
@@ -942,7 +974,7 @@ void folder_run::apply_flags(const plan_result& p) {
                                  + "' vanished before its flags could be set");
     }
   }
-  if (!p.set_remote_flags.empty()) {
+  if (!p.set_remote_flags.empty() && store_with_upload_.empty()) {
     std::vector<protocol::flag_change> changes;
     changes.reserve(p.set_remote_flags.size());
     for (const auto& c : p.set_remote_flags)

@@ -36,7 +36,7 @@ std::string password_of(const std::string& user) {
 // Dovecot's passwd-file lookup rereads the file at most once a second.
 const char* const users[] = {"plain",  "login", "wrong",    "starttls", "untrusted",
                              "imaps",  "mbox",  "msgs",     "bulk",     "size",
-                             "kicked", "utf8",  "prefetch", "multi"};
+                             "kicked", "utf8",  "prefetch", "multi",    "storeappend"};
 
 // One Dovecot with TLS (STARTTLS on port(), imaps on ssl_port()) for the
 // whole binary; each test case uses its own user, so tests stay independent.
@@ -633,6 +633,42 @@ TEST_CASE("a refused MULTIAPPEND goes again as pipelined APPENDs, one each", "[s
   CHECK(s->fetch_bodies({1, 2}, consumer).empty());
   CHECK(consumer.bodies[1] == a);
   CHECK(consumer.bodies[2] == c);
+}
+
+TEST_CASE("flag changes go ahead of the APPENDs in their round trip", "[session]") {
+  auto user = new_user("storeappend");
+  trace_log log;
+  auto s = login(user, &log);
+  s->select("INBOX", false);
+  std::vector<append_request> first;
+  first.push_back(request_for(make_message("s1", "one\r\n")));
+  first.push_back(request_for(make_message("s2", "two\r\n")));
+  REQUIRE(s->append("INBOX", std::move(first)).size() == 2);
+
+  log.lines.clear();
+  std::vector<append_request> more;
+  more.push_back(request_for(make_message("s3", "three\r\n"), flag::seen));
+  auto results =
+      s->append("INBOX", std::move(more), {{1, flag::flagged, {}}, {2, flag::replied, {}}});
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].ok);
+  CHECK(results[0].uid == 3);
+  {
+    // Both STOREs and the APPEND were written before the first reply came.
+    INFO(log.text());
+    const auto store = log.find('>', "UID STORE 1 +FLAGS.SILENT (\\Flagged)");
+    const auto append = log.find('>', " APPEND INBOX");
+    REQUIRE(store != std::string::npos);
+    REQUIRE(append != std::string::npos);
+    CHECK(log.find('>', "UID STORE 2 +FLAGS.SILENT (\\Answered)") < append);
+    CHECK(store < append);
+    CHECK(append < log.find('<', " OK", store));
+  }
+  auto flags = s->fetch_flags("1:*");
+  REQUIRE(flags.size() == 3);
+  CHECK(flags[0].flags == flag_set(flag::flagged));
+  CHECK(flags[1].flags == flag_set(flag::replied));
+  CHECK(flags[2].flags == flag_set(flag::seen));
 }
 
 TEST_CASE("many APPENDs and a large flag fetch run through the pipeline window", "[session]") {

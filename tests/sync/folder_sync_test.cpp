@@ -45,6 +45,7 @@ struct inbox_sync {
   std::atomic<bool> stop{false};
   std::unique_ptr<protocol::session> session;
   std::vector<std::string> commands; // what the session sent, in order
+  std::vector<std::string> wire;     // sent ("> ...") and received ("< ..."), in order
 
   inbox_sync() {
     server.add_user("alice", "pw");
@@ -57,6 +58,7 @@ struct inbox_sync {
     o.trace = [this](char dir, std::string_view line) {
       if (dir == '>')
         commands.emplace_back(line);
+      wire.push_back(std::string(1, dir) + " " + std::string(line));
     };
     session = protocol::session::connect(o);
   }
@@ -251,7 +253,7 @@ TEST_CASE("mail another client adds while a run uploads comes down with the next
                                     t.stop, deliver_once, {}, {});
   REQUIRE(up.counts.uploaded == 1);
   REQUIRE(delivered);
-  REQUIRE(t.status->last_uid("INBOX") == 3u); // the upload
+  REQUIRE(t.status->last_uid("INBOX") == 3u);      // the upload
   REQUIRE_FALSE(t.status->get_record("INBOX", 2)); // m2, in the gap below it
 
   t.take_status();
@@ -260,4 +262,63 @@ TEST_CASE("mail another client adds while a run uploads comes down with the next
   CHECK(next.counts.downloaded == 1);
   CHECK(files_in(t.maildir() / "cur") + files_in(t.maildir() / "new") == 3);
   CHECK(t.session->status("INBOX").exists == 3);
+}
+
+TEST_CASE("flag changes made here go up ahead of the new mail's APPEND in one round trip",
+          "[sync]") {
+  inbox_sync t;
+  t.synced_then_local_mail();
+  // m1, downloaded by the first run, is flagged here too.
+  fs::path m1;
+  for (const char* sub : {"cur", "new"})
+    for (const auto& e : fs::directory_iterator(t.maildir() / sub))
+      if (e.path().filename().string().find(",U=1") != std::string::npos)
+        m1 = e.path();
+  REQUIRE_FALSE(m1.empty());
+  const std::string name = m1.filename().string();
+  const std::string base = name.substr(0, name.find(":2,"));
+  fs::rename(m1, t.maildir() / "cur" / (base + ":2,F"));
+  t.take_status();
+
+  t.wire.clear();
+  const auto result = t.run();
+  CHECK(result.outcome == sync::folder_outcome::ok);
+  CHECK(result.counts.uploaded == 1);
+  CHECK(result.counts.flags_remote == 1);
+  {
+    // The STORE, then the APPEND, both written before the STORE's answer.
+    INFO(Catch::rangeToString(t.wire));
+    auto find = [&](std::string_view what, std::size_t from = 0) {
+      for (std::size_t i = from; i < t.wire.size(); ++i)
+        if (t.wire[i].find(what) != std::string::npos)
+          return i;
+      return std::string::npos;
+    };
+    const auto store = find("UID STORE 1 +FLAGS.SILENT (\\Flagged)");
+    REQUIRE(store != std::string::npos);
+    CHECK(t.wire[store].rfind("> ", 0) == 0);
+    const auto append = find(" APPEND INBOX", store);
+    REQUIRE(append != std::string::npos);
+    CHECK(append < find("< ", store));
+  }
+  auto c = t.client();
+  REQUIRE(c->command("SELECT INBOX").ok());
+  const auto fetched = c->command("UID FETCH 1:* FLAGS");
+  INFO(fetched.text());
+  REQUIRE(fetched.lines_with("FETCH").size() == 2);
+  CHECK(fetched.lines_with("FETCH")[0].find("\\Flagged") != std::string::npos);
+  const auto record = t.status->get_record("INBOX", 1);
+  REQUIRE(record);
+  CHECK(record->has(storage::flag::flagged));
+
+  // All recorded: the next run has nothing to send.
+  t.take_status();
+  t.commands.clear();
+  const auto again = t.run();
+  CHECK(again.counts.flags_remote == 0);
+  CHECK(again.counts.uploaded == 0);
+  for (const auto& cmd : t.commands) {
+    CHECK(cmd.find("STORE") == std::string::npos);
+    CHECK(cmd.find("APPEND") == std::string::npos);
+  }
 }
