@@ -824,31 +824,42 @@ std::vector<append_result> session::append_results(const std::vector<response>& 
 }
 
 std::vector<append_result> session::append(std::string_view mailbox,
-                                           std::vector<append_request> messages,
-                                           const std::vector<flag_change>& store_first) {
-  auto cmds = store_commands(store_first);
-  const std::size_t stores = cmds.size();
-  const bool together =
-      messages.size() > 1 && has_capability("LITERAL+") && has_capability("MULTIAPPEND");
-  if (together) {
+                                           std::vector<append_request> messages) {
+  if (messages.size() > 1 && has_capability("LITERAL+") && has_capability("MULTIAPPEND")) {
+    std::vector<outgoing> cmds;
     cmds.push_back(multiappend_command(mailbox, messages));
-  } else {
-    auto each = append_commands(mailbox, messages);
-    std::move(each.begin(), each.end(), std::back_inserter(cmds));
+    if (auto out = multiappend_results(run(cmds).front(), messages.size()))
+      return std::move(*out);
+    // Refused as a whole: one by one, so that one bad message does not hold
+    // back the others.
   }
-  if (cmds.empty())
-    return {};
-  auto replies = run(cmds);
-  for (std::size_t i = 0; i < stores; ++i)
-    expect_ok(replies[i], cmds[i].what);
-  if (!together)
-    return append_results(replies, stores);
-  if (auto out = multiappend_results(replies[stores], messages.size()))
-    return std::move(*out);
-  // Refused as a whole: one by one, so that one bad message does not hold
-  // back the others.
-  auto each = append_commands(mailbox, messages);
-  return append_results(run(each), 0);
+  auto cmds = append_commands(mailbox, messages);
+  return append_results(run(cmds), 0);
+}
+
+void session::store_flags_ahead(const std::vector<flag_change>& changes) {
+  check_usable();
+  auto cmds = store_commands(changes);
+  std::size_t bytes = 0;
+  for (const auto& c : cmds)
+    bytes += c.wire_bytes;
+  if (ahead_.size() + cmds.size() > max_commands_ahead || bytes > max_bytes_ahead) {
+    store_flags(changes);
+    return;
+  }
+  for (auto& c : cmds) {
+    trace_out(c.trace);
+    write(c.steps.front()); // one line each, no literal
+    c.next_step = c.step_count();
+    ahead_.push_back(std::move(c));
+  }
+  flush();
+}
+
+void session::settle() {
+  std::vector<outgoing> none;
+  if (!ahead_.empty())
+    run(none);
 }
 
 void session::uid_expunge(std::string_view uid_set) {

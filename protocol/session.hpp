@@ -194,12 +194,18 @@ public:
   // it refuses the lot, they are sent again one by one, so one bad message
   // does not hold back the others (produce() is then called a second time).
   // Results are in request order.
-  // store_first: flag changes for the selected mailbox (mailbox itself), sent
-  // as store_flags() would, ahead of the APPENDs in the same round trip. A
-  // refused STORE throws once every reply is in; the APPENDs may have been
-  // carried out by then (an upload journal finds them).
-  std::vector<append_result> append(std::string_view mailbox, std::vector<append_request> messages,
-                                    const std::vector<flag_change>& store_first = {});
+  std::vector<append_result> append(std::string_view mailbox, std::vector<append_request> messages);
+
+  // store_flags(changes), sent now and answered later: the server works on
+  // the STORE while the caller prepares its next command. An APPEND then
+  // shares the round trip, reading those answers with its own; a command
+  // whose untagged data matters (SELECT, FETCH, ...) reads them before it
+  // goes. A refused STORE is thrown by that next command, an APPEND's once
+  // its own replies are in (then lost: the upload journal covers them).
+  // More commands than the pipeline's window allows go as store_flags().
+  void store_flags_ahead(const std::vector<flag_change>& changes);
+  // Reads the answers to what went ahead, if any; throws a refusal.
+  void settle();
 
   // UID EXPUNGE (UIDPLUS); without UIDPLUS, a plain EXPUNGE, which removes
   // every \Deleted message of the mailbox.
@@ -238,6 +244,9 @@ private:
   // is answered, hands untagged data to on_untagged; returns the tagged
   // replies in command order. NO and BAD are returned, not thrown.
   std::vector<response> run(std::vector<outgoing>& cmds, const untagged_handler& on_untagged = {});
+  // run() where the first `sent` commands went out already (store_flags_ahead).
+  std::vector<response> run_sent(std::vector<outgoing>& cmds, std::size_t sent,
+                                 const untagged_handler& on_untagged);
   // run() with every literal streamed to sink, which is settled afterwards.
   std::vector<response> run_streaming(std::vector<outgoing>& cmds, body_sink& sink,
                                       const untagged_handler& on_untagged);
@@ -304,6 +313,7 @@ private:
   std::string closed_reason_;
   std::string selected_;
 
+  std::vector<outgoing> ahead_; // sent by store_flags_ahead, not yet answered
   std::string wbuf_;
   std::vector<char> rbuf_;
   std::size_t rpos_ = 0;

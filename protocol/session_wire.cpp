@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 namespace oimap::protocol {
 
@@ -187,11 +188,39 @@ void session::send_literal(const outgoing& c, const append_request& body) {
 
 std::vector<response> session::run(std::vector<outgoing>& cmds,
                                    const untagged_handler& on_untagged) {
+  if (ahead_.empty())
+    return run_sent(cmds, 0, on_untagged);
+  if (on_untagged) {
+    // Untagged data cannot be told from what went ahead (Dovecot runs
+    // pipelined commands side by side, and their data interleaves): the
+    // answers to that come in first.
+    settle();
+    return run_sent(cmds, 0, on_untagged);
+  }
+  // What went ahead is answered in the same run: give cmds back their
+  // commands, and the caller only its own replies.
+  std::vector<outgoing> all = std::move(ahead_);
+  ahead_.clear();
+  const std::size_t sent = all.size();
+  std::move(cmds.begin(), cmds.end(), std::back_inserter(all));
+  auto replies = run_sent(all, sent, on_untagged);
+  std::move(all.begin() + static_cast<std::ptrdiff_t>(sent), all.end(), cmds.begin());
+  for (std::size_t i = 0; i < sent; ++i)
+    expect_ok(replies[i], all[i].what);
+  replies.erase(replies.begin(), replies.begin() + static_cast<std::ptrdiff_t>(sent));
+  return replies;
+}
+
+std::vector<response> session::run_sent(std::vector<outgoing>& cmds, std::size_t sent,
+                                        const untagged_handler& on_untagged) {
   check_usable();
   run_state st{cmds, {}, {}};
   st.replies.resize(cmds.size());
   for (std::size_t i = 0; i < cmds.size(); ++i)
     st.by_tag.emplace(cmds[i].tag, i);
+  st.sending = st.in_flight = sent;
+  for (std::size_t i = 0; i < sent; ++i)
+    st.in_flight_bytes += cmds[i].wire_bytes;
   try {
     send_ready(st);
     while (st.answered < cmds.size()) {

@@ -47,6 +47,10 @@ struct session::run_state {
 namespace session_detail {
 
 inline constexpr std::size_t read_buffer_bytes = 256 * 1024;
+// What store_flags_ahead may leave unanswered: well inside the pipeline's
+// window (session_wire.cpp), as nothing is read while it waits.
+inline constexpr std::size_t max_commands_ahead = 100;
+inline constexpr std::size_t max_bytes_ahead = 16 * 1024;
 
 std::string upper(std::string_view s);
 // "[CODE args] text" as the server sent it, for error messages.

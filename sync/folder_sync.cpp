@@ -234,6 +234,7 @@ private:
   void delete_remote(const std::vector<uid_t>& uids);
   void apply_flags(const plan_result& p);
   // The STORE of store_with_upload_ was answered: its records join the batch.
+  // (A refused one throws from the command that read its answer.)
   void flags_stored() {
     for (const auto& r : records_after_store_)
       batch_.set_record(pair_.status_name, r);
@@ -344,8 +345,8 @@ private:
     std::vector<storage::local_entry> entries;
   };
   std::optional<read_ahead> read_ahead_; // this side, read before the SELECT
-  // Flag changes sent with the first upload's APPEND, and the records that
-  // wait for them (see run).
+  // Flag changes sent ahead of the uploads, and the records that wait for
+  // their answer (see run).
   std::vector<protocol::flag_change> store_with_upload_;
   std::vector<storage::status_record> records_after_store_;
   folder_result result_;
@@ -468,9 +469,10 @@ folder_result folder_run::run() {
     for (const auto& l : in.local)
       if (l.uid && (record_all_keys || new_records.count(*l.uid)))
         record_key(*l.uid, l.key);
-  // Flag changes for the server go out with the uploads, ahead of their
-  // APPEND in one round trip (see upload); their records wait for the
-  // STORE's answer, out of the batch the upload journal commits first.
+  // Flag changes for the server go ahead of the uploads: sent right after
+  // the plan, answered with the APPEND, so the server works on them while
+  // the uploads are prepared and both share a round trip. Their records wait
+  // for the STORE's answer, out of the batch the upload journal commits first.
   if (!p.set_remote_flags.empty() && !p.upload.empty() && p.delete_remote.empty())
     for (const auto& c : p.set_remote_flags)
       store_with_upload_.push_back({c.uid, c.add, c.remove});
@@ -501,9 +503,9 @@ folder_result folder_run::run() {
     download(p.download);
   if (!stopping())
     upload(p.upload);
-  if (!store_with_upload_.empty() && !stopping()) {
-    // No upload group went out (their files vanished): the STORE goes alone.
-    remote().store_flags(store_with_upload_);
+  if (!store_with_upload_.empty()) {
+    // No upload went out (their files vanished, or a stop came first).
+    remote().settle();
     flags_stored();
   }
   release_remote();
@@ -901,9 +903,9 @@ void folder_run::upload(const std::vector<local_message>& msgs) {
       };
       reqs.push_back(std::move(r));
     }
-    auto results = remote().append(pair_.remote_name, std::move(reqs), store_with_upload_);
+    auto results = remote().append(pair_.remote_name, std::move(reqs));
     if (!store_with_upload_.empty())
-      flags_stored();
+      flags_stored(); // answered with the APPEND
     for (std::size_t k = 0; k < group.size() && k < results.size(); ++k) {
       const auto& res = results[k];
       const auto& m = *group[k].msg;
@@ -963,6 +965,9 @@ void folder_run::delete_remote(const std::vector<uid_t>& uids) {
 }
 
 void folder_run::apply_flags(const plan_result& p) {
+  // First, so that the server works on it while this side renames files.
+  if (!store_with_upload_.empty())
+    remote().store_flags_ahead(store_with_upload_);
   for (const auto& c : p.set_local_flags) {
     try {
       folder_->set_flags(c.key, c.flags);

@@ -635,7 +635,7 @@ TEST_CASE("a refused MULTIAPPEND goes again as pipelined APPENDs, one each", "[s
   CHECK(consumer.bodies[2] == c);
 }
 
-TEST_CASE("flag changes go ahead of the APPENDs in their round trip", "[session]") {
+TEST_CASE("flag changes sent ahead are answered with the command that follows them", "[session]") {
   auto user = new_user("storeappend");
   trace_log log;
   auto s = login(user, &log);
@@ -646,10 +646,10 @@ TEST_CASE("flag changes go ahead of the APPENDs in their round trip", "[session]
   REQUIRE(s->append("INBOX", std::move(first)).size() == 2);
 
   log.lines.clear();
+  s->store_flags_ahead({{1, flag::flagged, {}}, {2, flag::replied, {}}});
   std::vector<append_request> more;
   more.push_back(request_for(make_message("s3", "three\r\n"), flag::seen));
-  auto results =
-      s->append("INBOX", std::move(more), {{1, flag::flagged, {}}, {2, flag::replied, {}}});
+  auto results = s->append("INBOX", std::move(more));
   REQUIRE(results.size() == 1);
   CHECK(results[0].ok);
   CHECK(results[0].uid == 3);
@@ -669,6 +669,31 @@ TEST_CASE("flag changes go ahead of the APPENDs in their round trip", "[session]
   CHECK(flags[0].flags == flag_set(flag::flagged));
   CHECK(flags[1].flags == flag_set(flag::replied));
   CHECK(flags[2].flags == flag_set(flag::seen));
+
+  // A command whose untagged data matters waits for the STORE's answer (its
+  // own untagged FETCH (UID n MODSEQ (m)), which Dovecot may send among the
+  // next command's data): a flag fetch behind it sees each message once.
+  log.lines.clear();
+  s->store_flags_ahead({{3, flag::flagged, {}}});
+  flags = s->fetch_flags("1:*");
+  {
+    INFO(log.text());
+    const auto stored = log.find('<', "OK Store completed");
+    REQUIRE(stored != std::string::npos);
+    CHECK(stored < log.find('>', "UID FETCH 1:*"));
+  }
+  REQUIRE(flags.size() == 3);
+  CHECK(flags[2].uid == 3);
+  CHECK(flags[2].flags == (flag_set(flag::seen) | flag::flagged));
+
+  // settle() reads the answers when no command follows.
+  s->store_flags_ahead({{1, {}, flag::flagged}});
+  s->settle();
+  auto other = login(user);
+  other->select("INBOX", true);
+  flags = other->fetch_flags("1");
+  REQUIRE(flags.size() == 1);
+  CHECK(flags[0].flags.empty());
 }
 
 TEST_CASE("many APPENDs and a large flag fetch run through the pipeline window", "[session]") {
