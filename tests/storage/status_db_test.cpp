@@ -335,6 +335,26 @@ TEST_CASE("sessions that write nothing close without flushing, and their logs st
   CHECK(status_db::open(dir, true)->load("INBOX") == std::vector<status_record>{{1, flag::seen}});
 }
 
+TEST_CASE("the status directory gets no RocksDB info log", "[status_db]") {
+  // RocksDB's LOG would take a dump of every option at each open, and roll
+  // to a new file each time.
+  test::temp_dir tmp;
+  const auto dir = tmp.path() / "status";
+  for (int run = 0; run < 3; ++run) {
+    auto db = status_db::open(dir, true);
+    status_db::batch b;
+    b.set_record("INBOX", {static_cast<std::uint32_t>(run + 1), flag::seen});
+    db->write(b);
+    db->close();
+  }
+  std::vector<std::string> logs;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().rfind("LOG", 0) == 0)
+      logs.push_back(e.path().filename().string());
+  CHECK(logs.empty());
+  CHECK(status_db::open(dir, true)->load("INBOX").size() == 3);
+}
+
 TEST_CASE("many writing sessions keep level 0 compacted at close", "[status_db]") {
   test::temp_dir tmp;
   const auto dir = tmp.path() / "status";
