@@ -368,13 +368,15 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
         });
         // For the next run's choice of one or two connections for its
         // STATUS round (worth_splitting); written only when it changes, as
-        // a run that writes nothing closes the database faster.
+        // a run that writes nothing closes the database faster, and not
+        // synced (no fsync before the first folder starts): a hint a crash
+        // may take back.
         if (ctx.only_folders.empty()) {
           const auto to_sync = static_cast<std::uint32_t>(out->pairs.size());
           if (out->status->folders_to_sync_last_run() != to_sync) {
             storage::status_db::batch b;
             b.set_folders_to_sync(to_sync);
-            out->status->write(b);
+            out->status->write_unsynced(b);
           }
         }
         interleave_by_connection(out->pairs, out->status_by);

@@ -576,8 +576,16 @@ std::vector<std::string> status_db::folders() const {
 }
 
 void status_db::write(batch& b) {
+  write(b, fsync_);
+}
+
+void status_db::write_unsynced(batch& b) {
+  write(b, false);
+}
+
+void status_db::write(batch& b, bool sync) {
   rocksdb::WriteOptions wo;
-  wo.sync = fsync_;
+  wo.sync = sync;
   rocksdb::Status s = db().Write(wo, b.batch_.get());
   if (!s.ok())
     throw_status(dir_, "write", s);

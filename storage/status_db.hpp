@@ -122,6 +122,10 @@ public:
 
   // Applies the batch atomically (all or nothing), then empties it.
   void write(batch& b);
+  // The same for what a crash may lose (a hint such as the to-sync count):
+  // not synced to disk, whatever the fsync setting; the next write that is
+  // carries it.
+  void write_unsynced(batch& b);
 
   // Flushes and closes; further calls throw. The destructor closes too.
   void close();
@@ -131,6 +135,7 @@ public:
 private:
   status_db(std::filesystem::path dir, bool fsync);
   rocksdb::DB& db() const;
+  void write(batch& b, bool sync);
   // Keeps level 0 (a table per writing run) from piling up; at close.
   void compact_level0();
 

@@ -82,6 +82,18 @@ TEST_CASE("how many folders the last run had to sync is kept outside every folde
   CHECK(db->folders_to_sync_last_run() == 0u);
 }
 
+TEST_CASE("a write left unsynced is there after a clean close", "[status_db]") {
+  test::temp_dir tmp;
+  {
+    auto db = status_db::open(tmp.path() / "db", true);
+    status_db::batch b;
+    b.set_folders_to_sync(7);
+    db->write_unsynced(b);
+    CHECK(db->folders_to_sync_last_run() == 7u);
+  }
+  CHECK(status_db::open(tmp.path() / "db", true)->folders_to_sync_last_run() == 7u);
+}
+
 TEST_CASE("folder metadata round-trips", "[status_db]") {
   test::temp_dir tmp;
   auto db = status_db::open(tmp.path(), true);
