@@ -29,7 +29,8 @@ void status_sharing::put_back_locked(std::vector<std::string> names) {
 
 std::vector<protocol::status_result>
 status_sharing::run_first(protocol::session& first, std::vector<std::string> names,
-                          std::map<std::string, std::uintptr_t>& asked_by) {
+                          std::map<std::string, std::uintptr_t>& asked_by,
+                          const enough_fn& enough) {
   {
     std::lock_guard lock(mutex_);
     queue_.assign(std::make_move_iterator(names.begin()), std::make_move_iterator(names.end()));
@@ -68,8 +69,26 @@ status_sharing::run_first(protocol::session& first, std::vector<std::string> nam
     for (const auto& n : chunk)
       asked_by[n] = tag;
     std::move(got.begin(), got.end(), std::back_inserter(results));
+    if (enough) {
+      std::vector<protocol::status_result> so_far = results;
+      {
+        std::lock_guard lock(mutex_);
+        so_far.insert(so_far.end(), helper_results_.begin(), helper_results_.end());
+      }
+      if (enough(so_far)) {
+        {
+          std::lock_guard lock(mutex_);
+          queue_.clear();
+          abandoned_ = true;
+        }
+        changed_.notify_all();
+        break;
+      }
+    }
   }
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
+  // A chunk the helper is asking comes in (or back) first.
+  changed_.wait(lock, [&] { return in_flight_ == 0; });
   abandoned_ = true; // the round is over
   std::move(helper_results_.begin(), helper_results_.end(), std::back_inserter(results));
   for (auto& [name, t] : helper_asked_)

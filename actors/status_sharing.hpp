@@ -32,10 +32,14 @@ public:
 
   // STATUS for every name, on first and, if it comes, the helper; asked_by
   // gets the tag of the connection that asked each name. Throws what first
-  // throws (the helper then stops).
+  // throws (the helper then stops). enough, if given, sees every result so
+  // far after each of first's chunks: true ends the round there, the names
+  // not asked yet left without a result.
+  using enough_fn = std::function<bool(const std::vector<protocol::status_result>&)>;
   std::vector<protocol::status_result> run_first(protocol::session& first,
                                                  std::vector<std::string> names,
-                                                 std::map<std::string, std::uintptr_t>& asked_by);
+                                                 std::map<std::string, std::uintptr_t>& asked_by,
+                                                 const enough_fn& enough = {});
 
   // The helper's part: waits for the round to start and then up to
   // patience for it to end; if it has not, calls connect and asks from the

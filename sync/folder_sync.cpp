@@ -373,12 +373,18 @@ folder_result folder_run::run() {
   // (before a connection is even this folder's): the status and the
   // listing, unless the folder is big and may take the incremental path.
   // For a folder never synced they also tell whether it is all download.
-  if (!meta || !local_unchanged || !pair_.remote_status
-      || pair_.remote_status->exists < watch_threshold) {
+  // Its size as STATUS gave it, or, for a folder that went without (a burst
+  // cut the STATUS round short), as its last sync with CONDSTORE left it.
+  std::optional<std::uint32_t> size;
+  if (pair_.remote_status)
+    size = pair_.remote_status->exists;
+  else if (meta && meta->highestmodseq != 0)
+    size = meta->exists;
+  const bool big = size && *size >= watch_threshold;
+  if (!meta || !local_unchanged || !big) {
     read_ahead_.emplace();
     read_ahead_->status = status_.load(pair_.status_name);
-    read_ahead_->entries =
-        folder_->scan(pair_.remote_status && pair_.remote_status->exists >= watch_threshold);
+    read_ahead_->entries = folder_->scan(big);
   }
   // What a killed delivery left in tmp/ goes before our own bodies land
   // there: after the SELECT's prefetch the listing would hold them too,
@@ -1026,6 +1032,11 @@ folder_result sync_folder(const acquire_fn& acquire, storage::maildir_store& loc
     r.message = e.what();
     return r;
   }
+}
+
+bool remote_unchanged(const storage::status_db& status, const std::string& status_name,
+                      const remote_snapshot& snapshot, bool remote_readonly) {
+  return remote_matches(status.get_meta(status_name), snapshot, remote_readonly);
 }
 
 bool folder_unchanged(const storage::maildir_store& local, const storage::status_db& status,

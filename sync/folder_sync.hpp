@@ -79,6 +79,10 @@ using status_write_fn = std::function<void(storage::status_db::batch&)>;
 // status read and two stat calls, and needs no connection.
 bool folder_unchanged(const storage::maildir_store& local, const storage::status_db& status,
                       const folder_pair& pair, bool remote_readonly);
+// The server's half of that: STATUS's snapshot matches what the status
+// recorded for the folder.
+bool remote_unchanged(const storage::status_db& status, const std::string& status_name,
+                      const remote_snapshot& snapshot, bool remote_readonly);
 
 // A message now stored on both sides, as a download recorded it.
 struct stored_message {

@@ -145,3 +145,39 @@ TEST_CASE("a helper whose connection fails hands its folders back to the first",
     CHECK(r.helper_lease->session == broken);
   check_answers(s.names, r.results, r.asked_by, {session_tag(first.get())});
 }
+
+TEST_CASE("a round that has seen enough ends there and leaves the rest unasked", "[actors]") {
+  folders_on_server s(24);
+  auto first = s.connect();
+  auto second = s.connect();
+  status_sharing sharing(4);
+  auto helper = std::async(std::launch::async, [&] {
+    return sharing.help(0ms,
+                        [&]() -> std::optional<session_lease> { return session_lease{second}; });
+  });
+  std::map<std::string, std::uintptr_t> asked_by;
+  std::vector<std::size_t> seen;
+  const auto results = sharing.run_first(*first, s.names, asked_by,
+                                         [&](const std::vector<protocol::status_result>& so_far) {
+                                           seen.push_back(so_far.size());
+                                           return so_far.size() >= 8;
+                                         });
+  REQUIRE(helper.wait_for(30s) == std::future_status::ready);
+  helper.get();
+  // Asked after each of the first's chunks, with everything answered so far.
+  REQUIRE_FALSE(seen.empty());
+  CHECK(seen.back() >= 8);
+  for (std::size_t i = 0; i + 1 < seen.size(); ++i)
+    CHECK(seen[i] < 8);
+  // What was answered is answered once and counted; the rest went unasked,
+  // the helper's chunk in flight included in the results.
+  CHECK(results.size() >= 8);
+  CHECK(results.size() < s.names.size());
+  CHECK(asked_by.size() == results.size());
+  std::set<std::string> answered;
+  for (const auto& r : results) {
+    CHECK(r.ok);
+    CHECK(answered.insert(r.mailbox).second);
+    CHECK(asked_by.count(r.mailbox) == 1);
+  }
+}

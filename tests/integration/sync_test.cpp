@@ -490,6 +490,40 @@ TEST_CASE("many folders share their STATUS round over two connections after a bu
     require_same(env, "F" + std::to_string(i));
 }
 
+TEST_CASE("a burst after a quiet run cuts the STATUS round short and syncs every folder",
+          "[integration]") {
+  sync_env env;
+  env.write_config("maxconnections = 2\n");
+  const int folders = 24;
+  for (int i = 0; i < folders; ++i) {
+    const std::string f = "F" + std::to_string(i);
+    REQUIRE(env.imap().command("CREATE " + f).ok());
+    REQUIRE(env.imap().append(f, make_message(f, "x\r\n")).ok());
+  }
+  env.close_imap();
+  REQUIRE(env.oimap({"-o"}).exit_code == 0); // the first sync: busy
+  REQUIRE(env.oimap({"-o"}).exit_code == 0); // nothing changed: quiet
+
+  // Every folder changes on the server: the first chunk of STATUS answers
+  // (8) shows it, and the rest go to their EXAMINE without one. A helper
+  // joining meanwhile asks one chunk more at most.
+  for (int i = 0; i < folders; ++i) {
+    const std::string f = "F" + std::to_string(i);
+    REQUIRE(env.imap().append(f, make_message(f + "-new", "y\r\n")).ok());
+  }
+  env.close_imap();
+  auto r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.err.substr(0, 4000));
+  REQUIRE(r.exit_code == 0);
+  const auto status_commands = occurrences(r.err, " STATUS F") - occurrences(r.err, "* STATUS F");
+  CHECK(status_commands >= 8);
+  CHECK(status_commands <= 16);
+  CHECK(occurrences(r.err, " EXAMINE F") + occurrences(r.err, " SELECT F")
+        >= static_cast<std::size_t>(folders));
+  for (int i = 0; i < folders; ++i)
+    require_same(env, "F" + std::to_string(i));
+}
+
 TEST_CASE("the imap debug trace (-d imap) never shows the password", "[integration]") {
   sync_env env({}, {{"alice", "S3cr3t-P4ss;#"}});
   auto r = env.oimap({"-o", "-d", "imap"});
