@@ -406,6 +406,15 @@ folder_result folder_run::run() {
         prefetched_ = std::make_unique<prefetched_bodies>(*folder_);
         also = protocol::session::prefetch{std::to_string(first) + ":*", prefetched_.get()};
       }
+    } else if (examined_ && !opt_.plan.local_readonly && !st) {
+      // No STATUS (a burst cut the round short): whatever arrived, up to a
+      // batch's worth. A range that ends, as "n:*" would bring the last
+      // message when nothing is new.
+      const std::uint64_t first = first_unrecorded_uid(*meta);
+      const std::uint64_t last = std::min<std::uint64_t>(first + opt_.batch - 1, 4294967295u);
+      prefetched_ = std::make_unique<prefetched_bodies>(*folder_);
+      also = protocol::session::prefetch{std::to_string(first) + ":" + std::to_string(last),
+                                         prefetched_.get()};
     }
     info_ = remote().select_qresync(pair_.remote_name, readonly || examined_, meta->uidvalidity,
                                     meta->highestmodseq, *resync, also ? &*also : nullptr);

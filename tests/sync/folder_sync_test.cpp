@@ -322,3 +322,51 @@ TEST_CASE("flag changes made here go up ahead of the new mail's APPEND in one ro
     CHECK(cmd.find("APPEND") == std::string::npos);
   }
 }
+
+TEST_CASE("a folder without a STATUS fetches what arrived, up to a batch, with its EXAMINE",
+          "[sync]") {
+  inbox_sync t;
+  t.deliver({"m1"});
+  t.take_status();
+  REQUIRE(t.run().counts.downloaded == 1);
+
+  // A burst cut the STATUS round short before this folder: it does not
+  // know whether anything arrived, and asks for a batch's worth of UIDs
+  // from the first it has not recorded, in the EXAMINE's round trip.
+  t.deliver({"m2"});
+  t.pair.remote_status.reset();
+  t.commands.clear();
+  auto result = t.run();
+  CHECK(result.outcome == sync::folder_outcome::ok);
+  CHECK(result.counts.downloaded == 1);
+  auto body_fetches = [&] {
+    std::vector<std::string> out;
+    for (const auto& c : t.commands)
+      if (c.find("BODY.PEEK") != std::string::npos)
+        out.push_back(c);
+    return out;
+  };
+  {
+    INFO(Catch::rangeToString(t.commands));
+    const auto fetches = body_fetches();
+    REQUIRE(fetches.size() == 1);
+    CHECK(fetches[0].find("UID FETCH 2:513 (UID FLAGS BODY.PEEK[])") != std::string::npos);
+  }
+  CHECK(files_in(t.maildir() / "cur") + files_in(t.maildir() / "new") == 2);
+
+  // Nothing new: the range that ends brings nothing ("3:*" would bring the
+  // last message), and nothing else is fetched.
+  t.pair.remote_status.reset();
+  t.commands.clear();
+  result = t.run();
+  CHECK(result.outcome == sync::folder_outcome::ok);
+  CHECK(result.counts.downloaded == 0);
+  {
+    INFO(Catch::rangeToString(t.commands));
+    const auto fetches = body_fetches();
+    REQUIRE(fetches.size() == 1);
+    CHECK(fetches[0].find("UID FETCH 3:514 (UID FLAGS BODY.PEEK[])") != std::string::npos);
+  }
+  CHECK(files_in(t.maildir() / "cur") + files_in(t.maildir() / "new") == 2);
+  CHECK(files_in(t.maildir() / "tmp") == 0);
+}
