@@ -109,7 +109,8 @@ def markdown(meta, rows, runs, scenarios):
         "msgs/s and MB/s: messages and bytes (as the server counts them, CRLF) the scenario "
         "moves — all of them in (a), the 1% new ones in (c) and (d); none in (b) (—).",
         "× wire limit: the bench's own C++ client streaming UID FETCH 1:* BODY.PEEK[] of every "
-        "folder and discarding it (the floor of a full download, a); in (b), the same client "
+        "folder and discarding it, from a fresh copy of the server's user as each tool gets "
+        "(the floor of a full download, a); in (b), the same client "
         "right after that download, only logging in, listing the folders and asking one STATUS "
         "(MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ) each, pipelined, or all with the listing "
         "where the server has LIST-STATUS (the no-change floor). "
