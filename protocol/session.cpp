@@ -590,7 +590,9 @@ std::size_t session::fetch_bodies(std::string_view uid_set, body_consumer& consu
 
 std::vector<response> session::run_streaming(std::vector<outgoing>& cmds, body_sink& sink,
                                              const untagged_handler& on_untagged) {
-  // Every literal goes to the sink while these commands run, and only then.
+  // Every literal goes to the sink while these commands run, and only then:
+  // what went ahead is answered first.
+  settle();
   parser_.set_literal_sink(&sink, 0);
   auto unhook = [&] {
     parser_.set_literal_sink(nullptr);

@@ -370,3 +370,58 @@ TEST_CASE("a folder without a STATUS fetches what arrived, up to a batch, with i
   CHECK(files_in(t.maildir() / "cur") + files_in(t.maildir() / "new") == 2);
   CHECK(files_in(t.maildir() / "tmp") == 0);
 }
+
+TEST_CASE("flag changes sent ahead are answered before a download that follows them", "[sync]") {
+  inbox_sync t;
+  t.synced_then_local_mail();
+  fs::path m1;
+  for (const char* sub : {"cur", "new"})
+    for (const auto& e : fs::directory_iterator(t.maildir() / sub))
+      if (e.path().filename().string().find(",U=1") != std::string::npos)
+        m1 = e.path();
+  REQUIRE_FALSE(m1.empty());
+  const std::string name = m1.filename().string();
+  fs::rename(m1, t.maildir() / "cur" / (name.substr(0, name.find(":2,")) + ":2,F"));
+  // New on the server too: with this side changed there is no prefetch, so
+  // its body comes with a FETCH between the STORE and the APPEND.
+  t.deliver({"m2"});
+  t.take_status();
+
+  t.wire.clear();
+  const auto result = t.run();
+  CHECK(result.outcome == sync::folder_outcome::ok);
+  CHECK(result.counts.flags_remote == 1);
+  CHECK(result.counts.downloaded == 1);
+  CHECK(result.counts.uploaded == 1);
+  {
+    INFO(Catch::rangeToString(t.wire));
+    auto find = [&](std::string_view what) {
+      for (std::size_t i = 0; i < t.wire.size(); ++i)
+        if (t.wire[i].find(what) != std::string::npos)
+          return i;
+      return std::string::npos;
+    };
+    // Sent ahead, then its answer, then the body's FETCH: a FETCH's data
+    // is not to be told from the STORE's.
+    const auto store = find("UID STORE 1 +FLAGS.SILENT");
+    const auto stored = find("OK Store completed");
+    const auto fetch = find("BODY.PEEK[]");
+    REQUIRE(store != std::string::npos);
+    REQUIRE(stored != std::string::npos);
+    REQUIRE(fetch != std::string::npos);
+    CHECK(store < stored);
+    CHECK(stored < fetch);
+  }
+  auto c = t.client();
+  REQUIRE(c->command("SELECT INBOX").ok());
+  const auto fetched = c->command("UID FETCH 1 FLAGS");
+  INFO(fetched.text());
+  REQUIRE(fetched.lines_with("FETCH").size() == 1);
+  CHECK(fetched.lines_with("FETCH")[0].find("\\Flagged") != std::string::npos);
+  CHECK(files_in(t.maildir() / "cur") + files_in(t.maildir() / "new") == 3);
+
+  t.take_status();
+  t.commands.clear();
+  const auto again = t.run();
+  CHECK(again.counts.flags_remote + again.counts.downloaded + again.counts.uploaded == 0);
+}
