@@ -74,6 +74,24 @@ struct inbox_sync {
       REQUIRE(c->append("INBOX", message(id)).ok());
   }
   fs::path maildir() const { return local.folder_path("INBOX"); }
+  // The message synced as uid 1 gets \Flagged here (its only flag).
+  void flag_first_here() {
+    fs::path file;
+    for (const char* sub : {"cur", "new"})
+      for (const auto& e : fs::directory_iterator(maildir() / sub))
+        if (e.path().filename().string().find(",U=1") != std::string::npos)
+          file = e.path();
+    REQUIRE_FALSE(file.empty());
+    const std::string name = file.filename().string();
+    fs::rename(file, maildir() / "cur" / (name.substr(0, name.find(":2,")) + ":2,F"));
+  }
+  // Index of the first line on the wire from `from` on containing what; npos if none.
+  std::size_t on_wire(std::string_view what, std::size_t from = 0) const {
+    for (std::size_t i = from; i < wire.size(); ++i)
+      if (wire[i].find(what) != std::string::npos)
+        return i;
+    return std::string::npos;
+  }
   // One message synced down, then one new here to go up (status taken).
   void synced_then_local_mail() {
     deliver({"m1"});
@@ -269,15 +287,7 @@ TEST_CASE("flag changes made here go up ahead of the new mail's APPEND in one ro
   inbox_sync t;
   t.synced_then_local_mail();
   // m1, downloaded by the first run, is flagged here too.
-  fs::path m1;
-  for (const char* sub : {"cur", "new"})
-    for (const auto& e : fs::directory_iterator(t.maildir() / sub))
-      if (e.path().filename().string().find(",U=1") != std::string::npos)
-        m1 = e.path();
-  REQUIRE_FALSE(m1.empty());
-  const std::string name = m1.filename().string();
-  const std::string base = name.substr(0, name.find(":2,"));
-  fs::rename(m1, t.maildir() / "cur" / (base + ":2,F"));
+  t.flag_first_here();
   t.take_status();
 
   t.wire.clear();
@@ -288,18 +298,12 @@ TEST_CASE("flag changes made here go up ahead of the new mail's APPEND in one ro
   {
     // The STORE, then the APPEND, both written before the STORE's answer.
     INFO(Catch::rangeToString(t.wire));
-    auto find = [&](std::string_view what, std::size_t from = 0) {
-      for (std::size_t i = from; i < t.wire.size(); ++i)
-        if (t.wire[i].find(what) != std::string::npos)
-          return i;
-      return std::string::npos;
-    };
-    const auto store = find("UID STORE 1 +FLAGS.SILENT (\\Flagged)");
+    const auto store = t.on_wire("UID STORE 1 +FLAGS.SILENT (\\Flagged)");
     REQUIRE(store != std::string::npos);
     CHECK(t.wire[store].rfind("> ", 0) == 0);
-    const auto append = find(" APPEND INBOX", store);
+    const auto append = t.on_wire(" APPEND INBOX", store);
     REQUIRE(append != std::string::npos);
-    CHECK(append < find("< ", store));
+    CHECK(append < t.on_wire("< ", store));
   }
   auto c = t.client();
   REQUIRE(c->command("SELECT INBOX").ok());
@@ -374,14 +378,7 @@ TEST_CASE("a folder without a STATUS fetches what arrived, up to a batch, with i
 TEST_CASE("flag changes sent ahead are answered before a download that follows them", "[sync]") {
   inbox_sync t;
   t.synced_then_local_mail();
-  fs::path m1;
-  for (const char* sub : {"cur", "new"})
-    for (const auto& e : fs::directory_iterator(t.maildir() / sub))
-      if (e.path().filename().string().find(",U=1") != std::string::npos)
-        m1 = e.path();
-  REQUIRE_FALSE(m1.empty());
-  const std::string name = m1.filename().string();
-  fs::rename(m1, t.maildir() / "cur" / (name.substr(0, name.find(":2,")) + ":2,F"));
+  t.flag_first_here();
   // New on the server too: with this side changed there is no prefetch, so
   // its body comes with a FETCH between the STORE and the APPEND.
   t.deliver({"m2"});
@@ -395,17 +392,11 @@ TEST_CASE("flag changes sent ahead are answered before a download that follows t
   CHECK(result.counts.uploaded == 1);
   {
     INFO(Catch::rangeToString(t.wire));
-    auto find = [&](std::string_view what) {
-      for (std::size_t i = 0; i < t.wire.size(); ++i)
-        if (t.wire[i].find(what) != std::string::npos)
-          return i;
-      return std::string::npos;
-    };
     // Sent ahead, then its answer, then the body's FETCH: a FETCH's data
     // is not to be told from the STORE's.
-    const auto store = find("UID STORE 1 +FLAGS.SILENT");
-    const auto stored = find("OK Store completed");
-    const auto fetch = find("BODY.PEEK[]");
+    const auto store = t.on_wire("UID STORE 1 +FLAGS.SILENT");
+    const auto stored = t.on_wire("OK Store completed");
+    const auto fetch = t.on_wire("BODY.PEEK[]");
     REQUIRE(store != std::string::npos);
     REQUIRE(stored != std::string::npos);
     REQUIRE(fetch != std::string::npos);
