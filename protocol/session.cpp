@@ -735,8 +735,8 @@ session::outgoing session::append_command(std::string_view mailbox, const append
   return o;
 }
 
-session::outgoing session::multiappend_command(std::string_view mailbox,
-                                               const std::vector<append_request>& messages) {
+std::optional<std::vector<append_result>>
+session::append_together(std::string_view mailbox, const std::vector<append_request>& messages) {
   // append         = "APPEND" SP mailbox 1*append-message        (RFC 3502)
   // append-message = append-opts SP append-data
   // append-opts    = [SP flag-list] [SP date-time]
@@ -763,20 +763,19 @@ session::outgoing session::multiappend_command(std::string_view mailbox,
     o.more_bodies.emplace_back(std::move(prefix), &m);
   }
   o.trace += trace;
-  return o;
-}
-
-std::optional<std::vector<append_result>> session::multiappend_results(const response& r,
-                                                                       std::size_t count) {
+  std::vector<outgoing> cmds;
+  cmds.push_back(std::move(o));
+  const response r = std::move(run(cmds).front());
   if (r.status != "OK")
     return std::nullopt;
-  std::vector<append_result> out(count);
+  std::vector<append_result> out(messages.size());
   std::vector<std::uint32_t> uids;
   // resp-code-apnd = "APPENDUID" SP nz-number SP append-uid: the new UIDs
   // in the order of the messages. Any other count: no UIDs (the upload
   // journal finds the messages by content next run).
   if (code_of(r) == "APPENDUID" && r.code.size() >= 3)
-    if (auto set = parse_uids(r.code[2].text, count); set && set->size() == count)
+    if (auto set = parse_uids(r.code[2].text, messages.size());
+        set && set->size() == messages.size())
       uids = std::move(*set);
   for (std::size_t i = 0; i < out.size(); ++i) {
     out[i].ok = true;
@@ -788,10 +787,13 @@ std::optional<std::vector<append_result>> session::multiappend_results(const res
   return out;
 }
 
-std::vector<session::outgoing>
-session::append_commands(std::string_view mailbox, const std::vector<append_request>& messages) {
+std::vector<append_result> session::append(std::string_view mailbox,
+                                           std::vector<append_request> messages) {
   // append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal
   const literal_support lit{has_capability("LITERAL+"), has_capability("LITERAL-")};
+  if (messages.size() > 1 && lit.literal_plus && has_capability("MULTIAPPEND"))
+    if (auto together = append_together(mailbox, messages))
+      return std::move(*together);
   std::vector<outgoing> cmds;
   cmds.reserve(messages.size());
   const std::string what = "APPEND " + std::string(mailbox);
@@ -799,15 +801,11 @@ session::append_commands(std::string_view mailbox, const std::vector<append_requ
     const bool non_sync = lit.literal_plus || (lit.literal_minus && m.size <= literal_minus_max);
     cmds.push_back(append_command(mailbox, m, what, non_sync));
   }
-  return cmds;
-}
-
-std::vector<append_result> session::append_results(const std::vector<response>& replies,
-                                                   std::size_t first) {
-  std::vector<append_result> out(replies.size() - first);
-  for (std::size_t i = first; i < replies.size(); ++i) {
+  auto replies = run(cmds);
+  std::vector<append_result> out(messages.size());
+  for (std::size_t i = 0; i < replies.size(); ++i) {
     const auto& r = replies[i];
-    auto& res = out[i - first];
+    auto& res = out[i];
     res.ok = r.status == "OK";
     if (!res.ok) {
       res.error = r.status + " " + reply_text(r);
@@ -823,20 +821,6 @@ std::vector<append_result> session::append_results(const std::vector<response>& 
     }
   }
   return out;
-}
-
-std::vector<append_result> session::append(std::string_view mailbox,
-                                           std::vector<append_request> messages) {
-  if (messages.size() > 1 && has_capability("LITERAL+") && has_capability("MULTIAPPEND")) {
-    std::vector<outgoing> cmds;
-    cmds.push_back(multiappend_command(mailbox, messages));
-    if (auto out = multiappend_results(run(cmds).front(), messages.size()))
-      return std::move(*out);
-    // Refused as a whole: one by one, so that one bad message does not hold
-    // back the others.
-  }
-  auto cmds = append_commands(mailbox, messages);
-  return append_results(run(cmds), 0);
 }
 
 void session::store_flags_ahead(const std::vector<flag_change>& changes) {

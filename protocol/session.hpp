@@ -271,17 +271,9 @@ private:
   // LITERAL+/-, without waiting for the server's "+").
   outgoing append_command(std::string_view mailbox, const append_request& m, std::string what,
                           bool non_sync);
-  // The MULTIAPPEND of append(), and its results: nullopt if the server
-  // refused it.
-  outgoing multiappend_command(std::string_view mailbox,
-                               const std::vector<append_request>& messages);
-  static std::optional<std::vector<append_result>> multiappend_results(const response& r,
-                                                                       std::size_t count);
-  // One APPEND per message, and the result of each (replies from first on).
-  std::vector<outgoing> append_commands(std::string_view mailbox,
-                                        const std::vector<append_request>& messages);
-  static std::vector<append_result> append_results(const std::vector<response>& replies,
-                                                   std::size_t first);
+  // The MULTIAPPEND of append(); nullopt if the server refused it.
+  std::optional<std::vector<append_result>>
+  append_together(std::string_view mailbox, const std::vector<append_request>& messages);
   // store_flags()'s commands: uids with identical (add, remove) share one.
   std::vector<outgoing> store_commands(const std::vector<flag_change>& changes);
   void handle_common(const response& r, std::string_view what);
