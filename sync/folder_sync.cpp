@@ -196,6 +196,15 @@ bool remote_matches(const std::optional<storage::folder_meta>& meta, const remot
          && meta->exists == r.exists;
 }
 
+// The plan's flag changes for the server, as the session takes them.
+std::vector<protocol::flag_change> remote_flag_changes(const plan_result& p) {
+  std::vector<protocol::flag_change> changes;
+  changes.reserve(p.set_remote_flags.size());
+  for (const auto& c : p.set_remote_flags)
+    changes.push_back({c.uid, c.add, c.remove});
+  return changes;
+}
+
 class folder_run {
 public:
   folder_run(const acquire_fn& acquire, storage::maildir_store& local, status_db& status,
@@ -397,24 +406,25 @@ folder_result folder_run::run() {
     // same round trip as the SELECT. Only while the Maildir is untouched
     // (none of them can be here yet) and for one batch's worth: they wait
     // in tmp/ until the plan puts them in place.
-    std::optional<protocol::session::prefetch> also;
+    std::optional<std::string> prefetch_set;
     const auto& st = pair_.remote_status;
     if (examined_ && !opt_.plan.local_readonly && st && st->uidvalidity == meta->uidvalidity
         && st->uidnext > meta->uidnext) {
       const std::uint32_t first = first_unrecorded_uid(*meta);
-      if (st->uidnext > first && st->uidnext - first <= opt_.batch) {
-        prefetched_ = std::make_unique<prefetched_bodies>(*folder_);
-        also = protocol::session::prefetch{std::to_string(first) + ":*", prefetched_.get()};
-      }
+      if (st->uidnext > first && st->uidnext - first <= opt_.batch)
+        prefetch_set = std::to_string(first) + ":*";
     } else if (examined_ && !opt_.plan.local_readonly && !st) {
       // No STATUS (a burst cut the round short): whatever arrived, up to a
       // batch's worth. A range that ends, as "n:*" would bring the last
       // message when nothing is new.
       const std::uint64_t first = first_unrecorded_uid(*meta);
       const std::uint64_t last = std::min<std::uint64_t>(first + opt_.batch - 1, 4294967295u);
+      prefetch_set = std::to_string(first) + ":" + std::to_string(last);
+    }
+    std::optional<protocol::session::prefetch> also;
+    if (prefetch_set) {
       prefetched_ = std::make_unique<prefetched_bodies>(*folder_);
-      also = protocol::session::prefetch{std::to_string(first) + ":" + std::to_string(last),
-                                         prefetched_.get()};
+      also = protocol::session::prefetch{*prefetch_set, prefetched_.get()};
     }
     info_ = remote().select_qresync(pair_.remote_name, readonly || examined_, meta->uidvalidity,
                                     meta->highestmodseq, *resync, also ? &*also : nullptr);
@@ -489,8 +499,7 @@ folder_result folder_run::run() {
   // the uploads are prepared and both share a round trip. Their records wait
   // for the STORE's answer, out of the batch the upload journal commits first.
   if (!p.set_remote_flags.empty() && !p.upload.empty() && p.delete_remote.empty())
-    for (const auto& c : p.set_remote_flags)
-      store_with_upload_.push_back({c.uid, c.add, c.remove});
+    store_with_upload_ = remote_flag_changes(p);
   std::unordered_set<uid_t> stored_later;
   for (const auto& c : store_with_upload_)
     stored_later.insert(c.uid);
@@ -995,11 +1004,7 @@ void folder_run::apply_flags(const plan_result& p) {
     }
   }
   if (!p.set_remote_flags.empty() && store_with_upload_.empty()) {
-    std::vector<protocol::flag_change> changes;
-    changes.reserve(p.set_remote_flags.size());
-    for (const auto& c : p.set_remote_flags)
-      changes.push_back({c.uid, c.add, c.remove});
-    remote().store_flags(changes);
+    remote().store_flags(remote_flag_changes(p));
     result_.counts.flags_remote += p.set_remote_flags.size();
   }
 }
