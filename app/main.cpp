@@ -102,8 +102,7 @@ int run(const oimap::app::cli_options& cli) {
   // greetings are on the way while the actor system starts.
   ctx->early = std::make_shared<sync::early_connections>();
   const auto first_accounts = std::min<std::size_t>(
-      settings->accounts.size(),
-      static_cast<std::size_t>(std::max(1, settings->general.maxsyncaccounts)));
+      settings->accounts.size(), static_cast<std::size_t>(settings->general.maxsyncaccounts));
   for (std::size_t i = 0; i < first_accounts; ++i) {
     const auto& account = settings->accounts[i];
     ctx->early->start(account.name, settings->remote(account), settings->general.socktimeout);
