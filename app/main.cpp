@@ -7,6 +7,7 @@
 #include "config/overrides.hpp"
 #include "config/paths.hpp"
 #include "config/settings.hpp"
+#include "storage/leave_process.hpp"
 #include "sync/remote_connect.hpp"
 
 #include <caf/actor_system.hpp>
@@ -167,7 +168,7 @@ int run(const oimap::app::cli_options& cli) {
     std::fflush(nullptr);
     if (out.log)
       std::fclose(out.log);
-    std::_Exit(code);
+    storage::leave_process(code);
   }
 }
 
@@ -202,6 +203,6 @@ int main(int argc, char** argv) {
     // Not through exit(): its handlers (OpenSSL's cleanup) would pull the
     // library from under a connection still being made on its own thread.
     std::fflush(nullptr);
-    std::_Exit(1);
+    storage::leave_process(1);
   }
 }

@@ -19,6 +19,11 @@ dir_watch::~dir_watch() {
   }
 }
 
+std::shared_ptr<dir_watch> dir_watch::process_wide() {
+  static const auto* shared = new std::shared_ptr<dir_watch>(std::make_shared<dir_watch>());
+  return *shared;
+}
+
 int dir_watch::add(const std::filesystem::path& dir) {
   std::lock_guard lock(mutex_);
   if (fd_ < 0 && !failed_) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -27,6 +28,11 @@ public:
   dir_watch& operator=(const dir_watch&) = delete;
   // Closes the instance on a thread of its own, so nobody waits for it.
   ~dir_watch();
+
+  // The instance every Maildir store of the process shares, never closed
+  // before the process ends: one closed by the last store of a run would
+  // hold up the exit (see leave_process), and a daemon would open one a round.
+  static std::shared_ptr<dir_watch> process_wide();
 
   // Starts recording the names arriving in and leaving dir. Returns a
   // handle, or -1 when inotify is unavailable or at its limits.

@@ -52,7 +52,7 @@ private:
   std::filesystem::path root_;
   char sep_;
   options opts_;
-  std::shared_ptr<dir_watch> watch_ = std::make_shared<dir_watch>(); // for every folder opened
+  std::shared_ptr<dir_watch> watch_ = dir_watch::process_wide(); // for every folder opened
 };
 
 } // namespace oimap::storage
