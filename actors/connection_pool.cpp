@@ -93,6 +93,12 @@ connection_pool_actor spawn_connection_pool(caf::actor_system& sys, int maxconne
 session_lease checkout(caf::actor_system& sys, const connection_pool_actor& pool,
                        std::uintptr_t prefer) {
   caf::scoped_actor self{sys, true};
+  return checkout(self, pool, prefer);
+}
+
+session_lease checkout(caf::scoped_actor& self, const connection_pool_actor& pool,
+                       std::uintptr_t prefer) {
+  auto& sys = self->system();
   session_lease lease;
   std::string err;
   self->request(pool, caf::infinite, checkout_atom::value, prefer)

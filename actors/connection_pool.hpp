@@ -15,6 +15,10 @@ connection_pool_actor spawn_connection_pool(caf::actor_system& sys, int maxconne
 // prefer: the tag of the session wanted (see session_lease::tag), 0 for any.
 session_lease checkout(caf::actor_system& sys, const connection_pool_actor& pool,
                        std::uintptr_t prefer = 0);
+// The same through the caller's own scoped actor, for a thread that checks
+// out more than once: each scoped actor's end wakes CAF's clock thread.
+session_lease checkout(caf::scoped_actor& self, const connection_pool_actor& pool,
+                       std::uintptr_t prefer = 0);
 void checkin(const connection_pool_actor& pool, session_lease lease);
 
 } // namespace oimap::actors

@@ -69,8 +69,9 @@ folder_report run_job(caf::actor_system& sys, const folder_job& job) {
     report.result.outcome = sync::folder_outcome::failed;
     report.result.message = std::move(why);
   };
+  caf::scoped_actor me{sys, true}; // for this thread's checkouts and status writes
   const sync::status_write_fn write_status = [&](storage::status_db::batch& b) {
-    write_through(sys, job.writer, b, "folder '" + job.pair.local_name + "'");
+    write_through(me, job.writer, b, "folder '" + job.pair.local_name + "'");
   };
   const sync::progress_fn progress = [&](const sync::folder_counts& c) {
     ui::ui_event e;
@@ -91,7 +92,7 @@ folder_report run_job(caf::actor_system& sys, const folder_job& job) {
   bool held = false;
   bool started = false;
   const sync::acquire_fn acquire = [&]() -> protocol::session& {
-    lease = checkout(sys, job.pool, job.prefer_session);
+    lease = checkout(me, job.pool, job.prefer_session);
     held = true;
     started = true;
     announce_start(job);

@@ -33,8 +33,9 @@ message_copier_actor spawn_message_copier(caf::actor_system& sys, storage::maild
       [=](message_copier_actor::pointer self) -> message_copier_actor::behavior_type {
         // Status writes go through the status writer and are waited for: a batch
         // counts as done once its records are durable.
-        auto write_status = [self, writer, status_name](storage::status_db::batch& b) {
-          write_through(self->system(), writer, b, "folder '" + status_name + "'");
+        auto me = std::make_shared<caf::scoped_actor>(self->system(), true);
+        auto write_status = [me, writer, status_name](storage::status_db::batch& b) {
+          write_through(*me, writer, b, "folder '" + status_name + "'");
         };
         return {
             [=](write_atom, const staged_batch_ptr& batch) {

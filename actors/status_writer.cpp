@@ -29,15 +29,14 @@ status_writer_actor spawn_status_writer(caf::actor_system& sys,
       });
 }
 
-void write_through(caf::actor_system& sys, const status_writer_actor& writer,
+void write_through(caf::scoped_actor& self, const status_writer_actor& writer,
                    storage::status_db::batch& batch, const std::string& what) {
   auto box = std::make_shared<status_batch_box>();
   box->batch = std::move(batch);
   batch = storage::status_db::batch{};
-  caf::scoped_actor self{sys, true};
   std::string err;
   self->request(writer, caf::infinite, write_atom::value, box)
-      .receive([](bool) {}, [&](caf::error& e) { err = sys.render(e); });
+      .receive([](bool) {}, [&](caf::error& e) { err = self->system().render(e); });
   if (!err.empty())
     throw storage::storage_error("cannot write the status of " + what + ": " + err);
 }
