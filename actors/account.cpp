@@ -24,6 +24,8 @@
 #include <deque>
 #include <future>
 #include <map>
+#include <system_error>
+#include <thread>
 
 namespace oimap::actors {
 
@@ -266,7 +268,8 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
     if (imap && imap->maxconnections >= 2 && (many_folders || first_sync))
       second = std::async(
           std::launch::async,
-          [&sys, &proto, status_opening, first_sync, sharing]() -> std::optional<session_lease> {
+          // proto by value: a helper still logging in outlives the setup.
+          [&sys, proto, status_opening, first_sync, sharing]() -> std::optional<session_lease> {
             const auto connect = [&] { return second_connection(sys, proto); };
             if (!first_sync) {
               try {
@@ -278,16 +281,37 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
             }
             return connect();
           });
-    // Whatever happens below, a second connection goes back to the pool.
+    // Whatever happens below, a second connection goes back to the pool; one
+    // still logging in goes once it is in, and the setup does not wait for
+    // it (after a burst cut its login ended 5 ms after the round, the first
+    // connection idle meanwhile).
     struct give_back {
-      const folder_job& proto;
+      const connection_pool_actor& pool;
       std::future<std::optional<session_lease>>& second;
       ~give_back() {
-        if (second.valid())
-          if (auto l = second.get())
-            checkin(proto.pool, std::move(*l));
+        if (!second.valid())
+          return;
+        const auto hand_in = [](std::future<std::optional<session_lease>>& f,
+                                const connection_pool_actor& to) {
+          try {
+            if (auto l = f.get())
+              checkin(to, std::move(*l));
+          } catch (...) {
+            // The helper failed: it has given its permit back.
+          }
+        };
+        if (second.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+          hand_in(second, pool);
+          return;
+        }
+        auto held = std::make_shared<std::future<std::optional<session_lease>>>(std::move(second));
+        try {
+          std::thread([held, to = pool, hand_in] { hand_in(*held, to); }).detach();
+        } catch (const std::system_error&) {
+          hand_in(*held, pool); // no thread to spare: wait for it here
+        }
       }
-    } give_back_second{proto, second};
+    } give_back_second{proto.pool, second};
     // Before the give-back waits: a helper waiting for a round that will not
     // come (or has failed) gives up.
     struct end_sharing {
