@@ -11,9 +11,10 @@
 
 namespace oimap::storage {
 
-// One inotify instance shared by the folders of a store. Sharing is the
-// point: closing an instance waits for the kernel's grace period (~5 ms
-// here), which one instance per folder would pay forty times a run.
+// One inotify instance, shared by the folders of every store of the process
+// (process_wide). Sharing is the point: closing an instance waits for the
+// kernel's grace period (5 to 22 ms here), which one instance per folder
+// would pay forty times a run, and one per store at every store's end.
 //
 // Thread-safety: every member may be called from several threads at once.
 class dir_watch {
