@@ -190,6 +190,39 @@ template <class F> imap_error error_of(F&& f) {
 
 } // namespace
 
+// One connection of a scripted peer: what it says, and waiting for what it
+// reads (false once the client has closed).
+struct peer_script {
+  int fd;
+  std::string got;
+  void say(const std::string& text) { (void)!::write(fd, text.data(), text.size()); }
+  bool wait_for(const std::string& what) {
+    char buf[4096];
+    while (got.find(what) == std::string::npos) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0)
+        return false;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  // The tag of the command line that carries what (read already).
+  std::string tag_of(const std::string& what) const {
+    auto at = got.find(what);
+    auto start = got.rfind('\n', at);
+    start = start == std::string::npos ? 0 : start + 1;
+    return got.substr(start, got.find(' ', start) - start);
+  }
+  // Greets, takes the login with the ENABLE behind it (tags A1 and A2).
+  bool log_in(const std::string& capabilities) {
+    say("* OK [CAPABILITY IMAP4rev1 SASL-IR ENABLE AUTH=PLAIN] ready\r\n");
+    if (!wait_for("A2 ENABLE CONDSTORE QRESYNC\r\n"))
+      return false;
+    say("A1 OK [CAPABILITY " + capabilities + "] in\r\n");
+    return true;
+  }
+};
+
 TEST_CASE("login with AUTHENTICATE PLAIN (SASL-IR) keeps the password out of the trace",
           "[session]") {
   auto user = new_user("plain");
@@ -222,31 +255,16 @@ TEST_CASE("an ENABLE answered before the login took effect is sent again", "[ses
   // cannot be made to do this, hence the script.
   oimap::test::tcp_listener listener;
   std::thread peer([&] {
-    int fd = listener.accept();
-    auto say = [&](const std::string& text) { (void)::write(fd, text.data(), text.size()); };
-    std::string got;
-    auto wait_for = [&](const std::string& what) {
-      char buf[4096];
-      while (got.find(what) == std::string::npos) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n <= 0)
-          return false;
-        got.append(buf, static_cast<std::size_t>(n));
-      }
-      return true;
-    };
-    say("* OK [CAPABILITY IMAP4rev1 SASL-IR ENABLE AUTH=PLAIN] ready\r\n");
-    if (wait_for("A2 ENABLE CONDSTORE QRESYNC\r\n")) {
-      say("A1 OK [CAPABILITY IMAP4rev1 ENABLE CONDSTORE QRESYNC UIDPLUS] in\r\n");
-      say("A2 OK ENABLE ignored in non-authenticated state.\r\n");
+    peer_script p{listener.accept(), {}};
+    if (p.log_in("IMAP4rev1 ENABLE CONDSTORE QRESYNC UIDPLUS"))
+      p.say("A2 OK ENABLE ignored in non-authenticated state.\r\n");
+    if (p.wait_for("A3 ENABLE CONDSTORE QRESYNC\r\n")) {
+      p.say("* ENABLED CONDSTORE QRESYNC\r\n");
+      p.say("A3 OK Enabled\r\n");
     }
-    if (wait_for("A3 ENABLE CONDSTORE QRESYNC\r\n")) {
-      say("* ENABLED CONDSTORE QRESYNC\r\n");
-      say("A3 OK Enabled\r\n");
-    }
-    wait_for("A4 LOGOUT\r\n");
-    say("* BYE bye\r\nA4 OK done\r\n");
-    ::close(fd);
+    p.wait_for("A4 LOGOUT\r\n");
+    p.say("* BYE bye\r\nA4 OK done\r\n");
+    ::close(p.fd);
   });
   trace_log log;
   std::unique_ptr<session> s;
@@ -694,6 +712,54 @@ TEST_CASE("flag changes sent ahead are answered with the command that follows th
   flags = other->fetch_flags("1");
   REQUIRE(flags.size() == 1);
   CHECK(flags[0].flags.empty());
+}
+
+TEST_CASE("a flag change sent ahead and refused is thrown by what reads its answer", "[session]") {
+  // Dovecot stores flags even in a read-only mailbox ("OK Store ignored"), so
+  // a refusal is played by a script.
+  oimap::test::tcp_listener listener;
+  std::thread peer([&] {
+    peer_script p{listener.accept(), {}};
+    if (p.log_in("IMAP4rev1 ENABLE CONDSTORE QRESYNC UIDPLUS LITERAL+"))
+      p.say("* ENABLED CONDSTORE QRESYNC\r\nA2 OK Enabled\r\n");
+    for (const char* uid : {"1", "2"})
+      if (p.wait_for(std::string("UID STORE ") + uid + " +FLAGS.SILENT (\\Flagged)\r\n"))
+        p.say(p.tag_of(std::string("UID STORE ") + uid) + " NO [CANNOT] Store refused\r\n");
+    // The APPEND behind the third goes out before any answer; both are answered.
+    if (p.wait_for("UID STORE 3 +FLAGS.SILENT (\\Flagged)\r\n")
+        && p.wait_for("marker-of-the-append\r\n\r\n"))
+      p.say(p.tag_of("UID STORE 3") + " NO [CANNOT] Store refused\r\n" + p.tag_of(" APPEND ")
+            + " OK [APPENDUID 7 9] Append completed\r\n");
+    if (p.wait_for(" LOGOUT\r\n"))
+      p.say("* BYE bye\r\n" + p.tag_of(" LOGOUT") + " OK done\r\n");
+    ::close(p.fd);
+  });
+  trace_log log;
+  std::unique_ptr<session> s;
+  try {
+    s = session::connect(options_at(listener.port(), "erin", "erin-pw", &log));
+  } catch (...) {
+    peer.join();
+    throw;
+  }
+  // Nothing follows: settle() reads the refusal.
+  s->store_flags_ahead({{1, flag::flagged, {}}});
+  CHECK_THROWS_WITH(s->settle(), Catch::Contains("Store refused"));
+  // A command whose untagged data matters reads it first, and does not go.
+  s->store_flags_ahead({{2, flag::flagged, {}}});
+  CHECK_THROWS_WITH(s->fetch_flags("1:*"), Catch::Contains("Store refused"));
+  CHECK(log.find('>', "UID FETCH") == std::string::npos);
+  // An APPEND shares the round trip: its own answer is read, then the refusal thrown.
+  s->store_flags_ahead({{3, flag::flagged, {}}});
+  std::vector<append_request> one;
+  one.push_back(request_for(make_message("refused", "marker-of-the-append\r\n")));
+  CHECK_THROWS_WITH(s->append("INBOX", std::move(one)), Catch::Contains("Store refused"));
+  CHECK(log.find('<', "Append completed") != std::string::npos);
+  // The session is still in step with the server.
+  s->logout();
+  peer.join();
+  INFO(log.text());
+  CHECK(log.find('<', "OK done") != std::string::npos);
 }
 
 TEST_CASE("many APPENDs and a large flag fetch run through the pipeline window", "[session]") {
