@@ -223,6 +223,18 @@ struct peer_script {
   }
 };
 
+// Logs in to the scripted peer on listener; if that fails, the peer is joined
+// (the failed session closed its socket: the peer stops reading).
+std::unique_ptr<session> connect_scripted(const oimap::test::tcp_listener& listener,
+                                          std::thread& peer, trace_log& log) {
+  try {
+    return session::connect(options_at(listener.port(), "erin", "erin-pw", &log));
+  } catch (...) {
+    peer.join();
+    throw;
+  }
+}
+
 TEST_CASE("login with AUTHENTICATE PLAIN (SASL-IR) keeps the password out of the trace",
           "[session]") {
   auto user = new_user("plain");
@@ -267,13 +279,7 @@ TEST_CASE("an ENABLE answered before the login took effect is sent again", "[ses
     ::close(p.fd);
   });
   trace_log log;
-  std::unique_ptr<session> s;
-  try {
-    s = session::connect(options_at(listener.port(), "erin", "erin-pw", &log));
-  } catch (...) {
-    peer.join(); // the failed session closed its socket: the peer stops reading
-    throw;
-  }
+  auto s = connect_scripted(listener, peer, log);
   INFO(log.text());
   CHECK(s->has_qresync());
   CHECK(s->has_condstore());
@@ -735,13 +741,7 @@ TEST_CASE("a flag change sent ahead and refused is thrown by what reads its answ
     ::close(p.fd);
   });
   trace_log log;
-  std::unique_ptr<session> s;
-  try {
-    s = session::connect(options_at(listener.port(), "erin", "erin-pw", &log));
-  } catch (...) {
-    peer.join();
-    throw;
-  }
+  auto s = connect_scripted(listener, peer, log);
   // Nothing follows: settle() reads the refusal.
   s->store_flags_ahead({{1, flag::flagged, {}}});
   CHECK_THROWS_WITH(s->settle(), Catch::Contains("Store refused"));
