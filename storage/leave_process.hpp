@@ -9,7 +9,7 @@ namespace oimap::storage {
 // measured here, against 0.1 ms for a process without one), and an exiting
 // process is not reaped before its files are closed. So when such instances
 // are open, a child keeping only those descriptors makes that last close once
-// this process is gone, and nobody waits for it.
+// every thread of this process has let go of its files, and nobody waits for it.
 [[noreturn]] void leave_process(int code) noexcept;
 
 // The descriptors of this process that are inotify instances, in order.

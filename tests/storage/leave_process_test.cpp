@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <climits>
-#include <csignal>
 #include <string>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
@@ -23,7 +22,7 @@ struct departure {
   int code = -1;            // the leaver's exit code
   std::string output;       // what it wrote on stdout, read to the end
   int others = 0;           // processes orphaned by it and reaped after it
-  bool others_ended = true; // each of them ended on its own (not by the alarm)
+  bool others_ended = true; // each of them exited 0 on its own
 };
 
 // Runs leaver in a grandchild whose stdout is a pipe, under a child that
@@ -58,10 +57,8 @@ template <class Leaver> departure leave_under_reaper(Leaver leaver) {
       d.output.append(buf, static_cast<size_t>(n));
     for (pid_t p; (p = ::wait(&st)) > 0;) {
       ++d.others;
-      // Killed as its parent went (PR_SET_PDEATHSIG), or gone on seeing it gone.
-      d.others_ended = d.others_ended
-                       && ((WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
-                           || (WIFEXITED(st) && WEXITSTATUS(st) == 0));
+      // Gone on its own, once the leaver's files were all closed.
+      d.others_ended = d.others_ended && WIFEXITED(st) && WEXITSTATUS(st) == 0;
     }
     std::string line = std::to_string(d.code) + " " + std::to_string(d.others) + " "
                        + (d.others_ended ? "1" : "0") + " " + d.output;
