@@ -396,14 +396,21 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
             status_name[p.remote_name] = p.status_name;
           const auto status = status_opening.get();
           const bool readonly = settings.remote(account).readonly;
+          // Each answer is judged once: the check comes after every chunk,
+          // with every answer so far, and a judgement reads the status.
+          std::map<std::string, bool> changed;
           statuses = sharing->run_first(
               *lease.session, std::move(names), out->status_by,
               [&](const std::vector<protocol::status_result>& so_far) {
                 return burst_shown(so_far, [&](const protocol::status_result& st) {
-                  const auto it = status_name.find(st.mailbox);
-                  return it != status_name.end()
-                         && !sync::remote_unchanged(*status, it->second, snapshot_of(st.info),
-                                                    readonly);
+                  auto [known, fresh] = changed.try_emplace(st.mailbox, false);
+                  if (fresh) {
+                    const auto it = status_name.find(st.mailbox);
+                    known->second = it != status_name.end()
+                                    && !sync::remote_unchanged(*status, it->second,
+                                                               snapshot_of(st.info), readonly);
+                  }
+                  return known->second;
                 });
               });
         } else {

@@ -70,12 +70,16 @@ status_sharing::run_first(protocol::session& first, std::vector<std::string> nam
       asked_by[n] = tag;
     std::move(got.begin(), got.end(), std::back_inserter(results));
     if (enough) {
-      std::vector<protocol::status_result> so_far = results;
+      // With the helper's answers, if it has any (a copy only then).
+      std::vector<protocol::status_result> with_helper;
       {
         std::lock_guard lock(mutex_);
-        so_far.insert(so_far.end(), helper_results_.begin(), helper_results_.end());
+        if (!helper_results_.empty()) {
+          with_helper = results;
+          with_helper.insert(with_helper.end(), helper_results_.begin(), helper_results_.end());
+        }
       }
-      if (enough(so_far)) {
+      if (enough(with_helper.empty() ? results : with_helper)) {
         {
           std::lock_guard lock(mutex_);
           queue_.clear();
