@@ -89,19 +89,32 @@ bool worth_splitting(const storage::status_db& status) {
 // 0.0217 s).
 constexpr auto slow_status_round = std::chrono::milliseconds(8);
 constexpr std::size_t status_chunk = 8;
+// The first chunk is shorter (and spread over the round, see
+// status_sharing): a burst shows in it before the helper joins (after 8 ms;
+// 8 changed folders took Dovecot 12 ms at once), and fewer folders are
+// listed twice. Measured here, 40 folders of 2,500 all changed after a
+// quiet run: 0.206 s and 0.249 s of Dovecot's CPU with a first chunk of 8,
+// 0.195 s and 0.219 s with 4 (10 runs each); with only the first 4 folders
+// changed, 0.047 and 0.049 s (no burst either way). Later chunks stay 8: a
+// quiet round in chunks of 4 took 0.0232 s against 0.0224 s.
+constexpr std::size_t first_status_chunk = 4;
 // Whether the STATUS answers so far show a burst: most folders asked have
 // changed on the server. The rest of the round is then left out, and those
 // folders go to their EXAMINE without: Dovecot lists each changed Maildir
 // for its STATUS and, as the names another session moved since are not in
 // its uidlist yet, lists it again for the EXAMINE's first FETCH; an
-// unchanged one costs an EXAMINE instead of a STATUS.
+// unchanged one costs an EXAMINE instead of a STATUS. On the first chunk
+// alone every answer must show a change: a quiet account's busy few
+// (INBOX, Sent, ...) may be among its 4.
 bool burst_shown(const std::vector<protocol::status_result>& so_far,
                  const std::function<bool(const protocol::status_result&)>& changed) {
-  if (so_far.size() < status_chunk)
+  if (so_far.size() < first_status_chunk)
     return false;
   const auto n = static_cast<std::size_t>(
       std::count_if(so_far.begin(), so_far.end(),
                     [&](const protocol::status_result& st) { return st.ok && changed(st); }));
+  if (so_far.size() < status_chunk)
+    return n == so_far.size();
   return n * 4 >= so_far.size() * 3;
 }
 
@@ -263,7 +276,7 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
     const auto* imap = settings.remote(account).imap();
     const bool many_folders = local_folders.size() >= split_status_from;
     const bool first_sync = local_folders.empty();
-    auto sharing = std::make_shared<status_sharing>(status_chunk);
+    auto sharing = std::make_shared<status_sharing>(first_status_chunk, status_chunk);
     std::future<std::optional<session_lease>> second;
     if (imap && imap->maxconnections >= 2 && (many_folders || first_sync))
       second = std::async(

@@ -7,9 +7,9 @@
 
 namespace oimap::actors {
 
-std::vector<std::string> status_sharing::take_locked(bool from_back) {
+std::vector<std::string> status_sharing::take_locked(bool from_back, std::size_t n) {
   std::vector<std::string> out;
-  while (!queue_.empty() && out.size() < chunk_) {
+  while (!queue_.empty() && out.size() < n) {
     if (from_back) {
       out.push_back(std::move(queue_.back()));
       queue_.pop_back();
@@ -27,13 +27,28 @@ void status_sharing::put_back_locked(std::vector<std::string> names) {
   std::move(names.begin(), names.end(), std::back_inserter(queue_));
 }
 
+namespace {
+
+// The names reordered so that the first `sample` of them are spread over the
+// whole list, and so on: 40 names, 4 at a time, go 0 10 20 30 1 11 ...
+std::deque<std::string> spread(std::vector<std::string> names, std::size_t sample) {
+  std::deque<std::string> out;
+  const std::size_t stride = std::max<std::size_t>(1, (names.size() + sample - 1) / sample);
+  for (std::size_t start = 0; start < stride; ++start)
+    for (std::size_t i = start; i < names.size(); i += stride)
+      out.push_back(std::move(names[i]));
+  return out;
+}
+
+} // namespace
+
 std::vector<protocol::status_result>
 status_sharing::run_first(protocol::session& first, std::vector<std::string> names,
                           std::map<std::string, std::uintptr_t>& asked_by,
                           const enough_fn& enough) {
   {
     std::lock_guard lock(mutex_);
-    queue_.assign(std::make_move_iterator(names.begin()), std::make_move_iterator(names.end()));
+    queue_ = spread(std::move(names), first_chunk_);
     started_ = true;
   }
   changed_.notify_all();
@@ -47,7 +62,7 @@ status_sharing::run_first(protocol::session& first, std::vector<std::string> nam
       changed_.wait(lock, [&] { return !queue_.empty() || in_flight_ == 0; });
       if (queue_.empty())
         break;
-      chunk = take_locked(false);
+      chunk = take_locked(false, results.empty() ? first_chunk_ : chunk_);
     }
     std::vector<protocol::status_result> got;
     try {
@@ -119,7 +134,7 @@ status_sharing::help(std::chrono::milliseconds patience,
       std::lock_guard lock(mutex_);
       if (abandoned_ || queue_.empty())
         break;
-      chunk = take_locked(true);
+      chunk = take_locked(true, chunk_);
     }
     try {
       auto got = lease->session->status_many(chunk);

@@ -4,6 +4,7 @@
 #include "actors/actors.hpp"
 #include "protocol/session.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -22,13 +23,19 @@ namespace oimap::actors {
 // many changes each STATUS makes Dovecot list a folder, and two
 // connections halve the round. Which one a run is, the round itself shows:
 // the first connection asks in chunks from the front, and a helper that
-// waited `patience` in vain logs in and asks from the back.
+// waited `patience` in vain logs in and asks from the back. The first
+// chunk may be shorter than the rest, and it samples the whole round: its
+// answers are the first to show a burst (most folders changed), and a
+// quiet account's few busy folders (INBOX, Junk, Sent, Trash, which sort
+// together before lower-case names) fill it only by chance.
 //
 // Thread-safety: run_first on the setup's thread, help on the helper's,
 // abandon from either.
 class status_sharing {
 public:
-  explicit status_sharing(std::size_t chunk) : chunk_(chunk) {}
+  status_sharing(std::size_t first_chunk, std::size_t chunk)
+      : first_chunk_(std::max<std::size_t>(first_chunk, 1)),
+        chunk_(std::max<std::size_t>(chunk, 1)) {}
 
   // STATUS for every name, on first and, if it comes, the helper; asked_by
   // gets the tag of the connection that asked each name. Throws what first
@@ -53,9 +60,10 @@ public:
   void abandon();
 
 private:
-  std::vector<std::string> take_locked(bool from_back);
+  std::vector<std::string> take_locked(bool from_back, std::size_t n);
   void put_back_locked(std::vector<std::string> names);
 
+  const std::size_t first_chunk_;
   const std::size_t chunk_;
   std::mutex mutex_;
   std::condition_variable changed_;

@@ -52,7 +52,7 @@ struct round_with_helper {
 };
 round_with_helper run_with_helper(const folders_on_server& s, protocol::session& first,
                                   std::shared_ptr<protocol::session> helper_session) {
-  status_sharing sharing(1);
+  status_sharing sharing(1, 1);
   auto helper = std::async(std::launch::async, [&] {
     return sharing.help(
         0ms, [&]() -> std::optional<session_lease> { return session_lease{helper_session}; });
@@ -86,7 +86,7 @@ TEST_CASE("a quick status round is the first connection's alone: the helper neve
           "[actors]") {
   folders_on_server s(12);
   auto first = s.connect();
-  status_sharing sharing(4);
+  status_sharing sharing(4, 4);
   int connects = 0;
   auto helper = std::async(std::launch::async, [&] {
     return sharing.help(60s, [&]() -> std::optional<session_lease> {
@@ -105,7 +105,7 @@ TEST_CASE("a quick status round is the first connection's alone: the helper neve
 }
 
 TEST_CASE("no round at all: the helper gives up without connecting", "[actors]") {
-  status_sharing sharing(4);
+  status_sharing sharing(4, 4);
   int connects = 0;
   auto helper = std::async(std::launch::async, [&] {
     return sharing.help(60s, [&]() -> std::optional<session_lease> {
@@ -150,7 +150,7 @@ TEST_CASE("a round that has seen enough ends there and leaves the rest unasked",
   folders_on_server s(24);
   auto first = s.connect();
   auto second = s.connect();
-  status_sharing sharing(4);
+  status_sharing sharing(4, 4);
   auto helper = std::async(std::launch::async, [&] {
     return sharing.help(0ms,
                         [&]() -> std::optional<session_lease> { return session_lease{second}; });
@@ -180,4 +180,23 @@ TEST_CASE("a round that has seen enough ends there and leaves the rest unasked",
     CHECK(answered.insert(r.mailbox).second);
     CHECK(asked_by.count(r.mailbox) == 1);
   }
+}
+
+TEST_CASE("the first chunk may be shorter than the rest and samples the whole round", "[actors]") {
+  folders_on_server s(24);
+  auto first = s.connect();
+  status_sharing sharing(2, 8);
+  sharing.abandon(); // no helper: the chunks are the first connection's alone
+  std::map<std::string, std::uintptr_t> asked_by;
+  std::vector<std::size_t> seen;
+  const auto results = sharing.run_first(*first, s.names, asked_by,
+                                         [&](const std::vector<protocol::status_result>& so_far) {
+                                           seen.push_back(so_far.size());
+                                           return false;
+                                         });
+  CHECK(seen == std::vector<std::size_t>{2, 10, 18, 24});
+  REQUIRE(results.size() == 24);
+  CHECK(results[0].mailbox == "F0");
+  CHECK(results[1].mailbox == "F12");
+  check_answers(s.names, results, asked_by, {session_tag(first.get())});
 }
