@@ -98,24 +98,18 @@ constexpr std::size_t status_chunk = 8;
 // changed, 0.047 and 0.049 s (no burst either way). Later chunks stay 8: a
 // quiet round in chunks of 4 took 0.0232 s against 0.0224 s.
 constexpr std::size_t first_status_chunk = 4;
-// Whether the STATUS answers so far show a burst: most folders asked have
-// changed on the server. The rest of the round is then left out, and those
-// folders go to their EXAMINE without: Dovecot lists each changed Maildir
-// for its STATUS and, as the names another session moved since are not in
-// its uidlist yet, lists it again for the EXAMINE's first FETCH; an
-// unchanged one costs an EXAMINE instead of a STATUS. On the first chunk
-// alone every answer must show a change: a quiet account's busy few
-// (INBOX, Sent, ...) may be among its 4.
+// Whether the STATUS answers so far show a burst (see burst_in_answers).
+// The rest of the round is then left out, and those folders go to their
+// EXAMINE without: Dovecot lists each changed Maildir for its STATUS and, as
+// the names another session moved since are not in its uidlist yet, lists
+// it again for the EXAMINE's first FETCH; an unchanged one costs an EXAMINE
+// instead of a STATUS.
 bool burst_shown(const std::vector<protocol::status_result>& so_far,
                  const std::function<bool(const protocol::status_result&)>& changed) {
-  if (so_far.size() < first_status_chunk)
-    return false;
   const auto n = static_cast<std::size_t>(
       std::count_if(so_far.begin(), so_far.end(),
                     [&](const protocol::status_result& st) { return st.ok && changed(st); }));
-  if (so_far.size() < status_chunk)
-    return n == so_far.size();
-  return n * 4 >= so_far.size() * 3;
+  return burst_in_answers(so_far.size(), n, first_status_chunk, status_chunk);
 }
 
 // A login this quick is one to a server nearby, not through a tunnel.

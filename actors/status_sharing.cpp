@@ -160,6 +160,15 @@ status_sharing::help(std::chrono::milliseconds patience,
   return lease;
 }
 
+bool burst_in_answers(std::size_t asked, std::size_t changed, std::size_t first_chunk,
+                      std::size_t chunk) {
+  if (asked == 0 || asked < first_chunk)
+    return false;
+  if (asked < chunk)
+    return changed == asked;
+  return changed * 4 >= asked * 3;
+}
+
 void status_sharing::abandon() {
   {
     std::lock_guard lock(mutex_);

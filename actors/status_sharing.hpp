@@ -75,4 +75,12 @@ private:
   std::map<std::string, std::uintptr_t> helper_asked_;
 };
 
+// Whether `changed` of the first `asked` STATUS answers of a round show a
+// burst: most folders changed on the server. Not before a first chunk is
+// in; on the first chunk alone every answer must show a change (a quiet
+// account's few busy folders may be among them), from `chunk` answers on
+// three in four.
+bool burst_in_answers(std::size_t asked, std::size_t changed, std::size_t first_chunk,
+                      std::size_t chunk);
+
 } // namespace oimap::actors

@@ -200,3 +200,33 @@ TEST_CASE("the first chunk may be shorter than the rest and samples the whole ro
   CHECK(results[1].mailbox == "F12");
   check_answers(s.names, results, asked_by, {session_tag(first.get())});
 }
+
+TEST_CASE("a burst shows in every answer of the first chunk or in three of four after",
+          "[actors]") {
+  struct row {
+    std::size_t asked, changed;
+    bool burst;
+  };
+  // First chunk 4, later chunks 8.
+  const row rows[] = {
+      // not before the first chunk is in
+      {0, 0, false},
+      {3, 3, false},
+      // until a full chunk is in: all of them
+      {4, 4, true},
+      {4, 3, false},
+      {6, 6, true},
+      {6, 5, false},
+      // from a full chunk on: three in four
+      {8, 6, true},
+      {8, 5, false},
+      {12, 9, true},
+      {12, 8, false},
+      {40, 30, true},
+      {40, 29, false},
+  };
+  for (const auto& r : rows) {
+    INFO(r.asked << " asked, " << r.changed << " changed");
+    CHECK(burst_in_answers(r.asked, r.changed, 4, 8) == r.burst);
+  }
+}
