@@ -3,20 +3,14 @@
 
 #include <cerrno>
 #include <sys/inotify.h>
-#include <thread>
 #include <unistd.h>
 #include <utility>
 
 namespace oimap::storage {
 
 dir_watch::~dir_watch() {
-  if (fd_ < 0)
-    return;
-  try {
-    std::thread([fd = fd_] { ::close(fd); }).detach();
-  } catch (...) {
-    ::close(fd_); // no thread to spare: wait then
-  }
+  if (fd_ >= 0)
+    ::close(fd_);
 }
 
 std::shared_ptr<dir_watch> dir_watch::process_wide() {

@@ -27,7 +27,8 @@ public:
   dir_watch() = default;
   dir_watch(const dir_watch&) = delete;
   dir_watch& operator=(const dir_watch&) = delete;
-  // Closes the instance on a thread of its own, so nobody waits for it.
+  // Closes the instance, which waits out the kernel's grace period: the
+  // stores' instance (process_wide) is never closed for that reason.
   ~dir_watch();
 
   // The instance every Maildir store of the process shares, never closed
