@@ -98,18 +98,17 @@ constexpr std::size_t status_chunk = 8;
 // changed, 0.047 and 0.049 s (no burst either way). Later chunks stay 8: a
 // quiet round in chunks of 4 took 0.0232 s against 0.0224 s.
 constexpr std::size_t first_status_chunk = 4;
-// Whether the STATUS answers so far show a burst (see burst_in_answers).
-// The rest of the round is then left out, and those folders go to their
-// EXAMINE without: Dovecot lists each changed Maildir for its STATUS and, as
-// the names another session moved since are not in its uidlist yet, lists
-// it again for the EXAMINE's first FETCH; an unchanged one costs an EXAMINE
-// instead of a STATUS.
-bool burst_shown(const std::vector<protocol::status_result>& so_far,
+// Whether the STATUS answers so far show a burst (see
+// status_sharing::shows_burst). The rest of the round is then left out, and those folders go to
+// their EXAMINE without: Dovecot lists each changed Maildir for its STATUS and, as the names
+// another session moved since are not in its uidlist yet, lists it again for the EXAMINE's first
+// FETCH; an unchanged one costs an EXAMINE instead of a STATUS.
+bool burst_shown(const status_sharing& sharing, const std::vector<protocol::status_result>& so_far,
                  const std::function<bool(const protocol::status_result&)>& changed) {
   const auto n = static_cast<std::size_t>(
       std::count_if(so_far.begin(), so_far.end(),
                     [&](const protocol::status_result& st) { return st.ok && changed(st); }));
-  return burst_in_answers(so_far.size(), n, first_status_chunk, status_chunk);
+  return sharing.shows_burst(so_far.size(), n);
 }
 
 // A login this quick is one to a server nearby, not through a tunnel.
@@ -409,7 +408,7 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto) {
           statuses = sharing->run_first(
               *lease.session, std::move(names), out->status_by,
               [&](const std::vector<protocol::status_result>& so_far) {
-                return burst_shown(so_far, [&](const protocol::status_result& st) {
+                return burst_shown(*sharing, so_far, [&](const protocol::status_result& st) {
                   auto [known, fresh] = changed.try_emplace(st.mailbox, false);
                   if (fresh) {
                     const auto it = status_name.find(st.mailbox);

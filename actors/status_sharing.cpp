@@ -160,11 +160,10 @@ status_sharing::help(std::chrono::milliseconds patience,
   return lease;
 }
 
-bool burst_in_answers(std::size_t asked, std::size_t changed, std::size_t first_chunk,
-                      std::size_t chunk) {
-  if (asked == 0 || asked < first_chunk)
+bool status_sharing::shows_burst(std::size_t asked, std::size_t changed) const {
+  if (asked < first_chunk_)
     return false;
-  if (asked < chunk)
+  if (asked < chunk_)
     return changed == asked;
   return changed * 4 >= asked * 3;
 }

@@ -59,6 +59,12 @@ public:
   // No round, or no more of it: the helper takes nothing more.
   void abandon();
 
+  // Whether `changed` of the first `asked` answers show a burst: most
+  // folders changed on the server. Not before the first chunk is in; until
+  // a full chunk is, every answer must show a change (a quiet account's few
+  // busy folders may be among the first), from then on three in four.
+  bool shows_burst(std::size_t asked, std::size_t changed) const;
+
 private:
   std::vector<std::string> take_locked(bool from_back, std::size_t n);
   void put_back_locked(std::vector<std::string> names);
@@ -74,13 +80,5 @@ private:
   std::vector<protocol::status_result> helper_results_;
   std::map<std::string, std::uintptr_t> helper_asked_;
 };
-
-// Whether `changed` of the first `asked` STATUS answers of a round show a
-// burst: most folders changed on the server. Not before a first chunk is
-// in; on the first chunk alone every answer must show a change (a quiet
-// account's few busy folders may be among them), from `chunk` answers on
-// three in four.
-bool burst_in_answers(std::size_t asked, std::size_t changed, std::size_t first_chunk,
-                      std::size_t chunk);
 
 } // namespace oimap::actors

@@ -207,7 +207,7 @@ TEST_CASE("a burst shows in every answer of the first chunk or in three of four 
     std::size_t asked, changed;
     bool burst;
   };
-  // First chunk 4, later chunks 8.
+  const status_sharing sharing(4, 8); // first chunk 4, later chunks 8
   const row rows[] = {
       // not before the first chunk is in
       {0, 0, false},
@@ -227,6 +227,6 @@ TEST_CASE("a burst shows in every answer of the first chunk or in three of four 
   };
   for (const auto& r : rows) {
     INFO(r.asked << " asked, " << r.changed << " changed");
-    CHECK(burst_in_answers(r.asked, r.changed, 4, 8) == r.burst);
+    CHECK(sharing.shows_burst(r.asked, r.changed) == r.burst);
   }
 }
