@@ -50,6 +50,13 @@ template <class Fn> void for_each_file(const std::filesystem::path& dir, Fn&& fn
   });
 }
 
+unique_fd open_subdir(const std::filesystem::path& dir, const char* sub) {
+  unique_fd fd(::open((dir / sub).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!fd)
+    throw_errno("open", dir / sub, errno);
+  return fd;
+}
+
 } // namespace
 
 // ---- message_writer ---------------------------------------------------------
@@ -141,9 +148,10 @@ std::string message_writer::commit(std::uint32_t uid, flag_set flags, const deli
     const bool windows = folder_->opts_.windows_compatible;
     std::string filename = format_name(unique, uid, folder_->md5_, flags, windows);
     const bool in_new = !flags.has(flag::seen);
-    std::filesystem::path dest = folder_->dir_ / subdir(in_new) / filename;
-    if (int err = rename_no_replace(tmp_path_, dest))
-      throw_errno("rename " + tmp_path_.string() + " to", dest, err);
+    if (int err = rename_no_replace_at(folder_->tmp_dir_.get(), unique_.c_str(),
+                                       folder_->dir_fd(in_new), filename.c_str()))
+      throw_errno("rename " + tmp_path_.string() + " to", folder_->dir_ / subdir(in_new) / filename,
+                  err);
     finished_ = true;
     std::string key = key_of(filename, windows);
     folder_->add_file(key, {in_new, std::move(filename)});
@@ -176,7 +184,7 @@ void message_writer::abort() noexcept {
   finished_ = true;
   fd_.close();
   used_ = 0;
-  ::unlink(tmp_path_.c_str());
+  ::unlinkat(folder_->tmp_dir_.get(), unique_.c_str(), 0);
 }
 
 // ---- message_reader ---------------------------------------------------------
@@ -224,7 +232,9 @@ std::string_view message_reader::next() {
 
 maildir_folder::maildir_folder(std::filesystem::path dir, std::string_view visible_name,
                                maildir_options opts, std::shared_ptr<dir_watch> watch)
-    : dir_(std::move(dir)), md5_(folder_md5(visible_name)), opts_(opts), watch_(std::move(watch)) {
+    : dir_(std::move(dir)), md5_(folder_md5(visible_name)), opts_(opts), watch_(std::move(watch)),
+      tmp_dir_(open_subdir(dir_, "tmp")), new_dir_(open_subdir(dir_, "new")),
+      cur_dir_(open_subdir(dir_, "cur")) {
   struct statfs fs {};
   if (::statfs(dir_.c_str(), &fs) == 0)
     on_ram_fs_ = fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC;
@@ -289,7 +299,7 @@ std::optional<local_entry> maildir_folder::locate(std::string_view key, flag_set
   for (const auto& [in_new, name] : candidates) {
     location loc{in_new, name ? *name : bare};
     struct stat st;
-    if (::stat(file_path(loc).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    if (::fstatat(dir_fd(in_new), loc.filename.c_str(), &st, 0) != 0 || !S_ISREG(st.st_mode))
       continue;
     name_fields p = parse_name_fields(loc.filename, md5_, windows);
     local_entry e{std::string(key), p.uid, p.flags, in_new, loc.filename};
@@ -334,9 +344,10 @@ std::vector<std::string> maildir_folder::commit_staged(std::vector<staged_messag
       const auto& m = staged[done];
       std::string filename = format_name(m.unique, m.uid, md5_, m.flags, windows);
       const bool in_new = !m.flags.has(flag::seen);
-      std::filesystem::path dest = dir_ / subdir(in_new) / filename;
-      if (int err = rename_no_replace(m.tmp_path, dest))
-        throw_errno("rename " + m.tmp_path.string() + " to", dest, err);
+      // The tmp/ name is the unique part (begin_message).
+      if (int err = rename_no_replace_at(tmp_dir_.get(), m.unique.c_str(), dir_fd(in_new),
+                                         filename.c_str()))
+        throw_errno("rename " + m.tmp_path.string() + " to", dir_ / subdir(in_new) / filename, err);
       std::string key = key_of(filename, windows);
       add_file(key, {in_new, std::move(filename)});
       keys.push_back(std::move(key));
@@ -471,7 +482,8 @@ message_writer maildir_folder::begin_message() {
   for (int attempt = 0;; ++attempt) {
     std::string unique = unique_part(next_name_origin());
     std::filesystem::path tmp = dir_ / "tmp" / unique;
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd =
+        ::openat(tmp_dir_.get(), unique.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd >= 0)
       return message_writer(this, unique_fd(fd), std::move(tmp), std::move(unique));
     // EEXIST only if a crashed process with our pid left this name; the
@@ -493,7 +505,8 @@ maildir_folder::file_map::iterator maildir_folder::relocate_locked(std::string_v
     std::string_view dir = key.substr(0, slash);
     location loc{dir == "new", std::string(key.substr(slash + 1))};
     struct stat st;
-    if ((dir == "new" || dir == "cur") && ::stat(file_path(loc).c_str(), &st) == 0)
+    if ((dir == "new" || dir == "cur")
+        && ::fstatat(dir_fd(loc.in_new), loc.filename.c_str(), &st, 0) == 0)
       return files_.insert_or_assign(std::string(key), std::move(loc)).first;
     return files_.end();
   }
@@ -535,7 +548,8 @@ void maildir_folder::set_flags(std::string_view key, flag_set flags) {
     // Like OfflineIMAP, a move between new/ and cur/ alone keeps the name.
     location target{to_new, current == flags ? loc.filename
                                              : name_with_flags(loc.filename, flags, windows)};
-    int err = rename_no_replace(file_path(loc), file_path(target));
+    int err = rename_no_replace_at(dir_fd(loc.in_new), loc.filename.c_str(), dir_fd(target.in_new),
+                                   target.filename.c_str());
     if (err == 0) {
       expect_locked('D', loc);
       expect_locked('A', target);
@@ -568,8 +582,10 @@ std::string maildir_folder::set_uid(std::string_view key, std::uint32_t uid) {
                           + file_path(target).string() + ": message " + new_key
                           + " already exists in " + dir_.string());
     // The name may already be right while the map key is not (a duplicate).
-    int err =
-        target.filename == loc.filename ? 0 : rename_no_replace(file_path(loc), file_path(target));
+    int err = target.filename == loc.filename
+                  ? 0
+                  : rename_no_replace_at(dir_fd(loc.in_new), loc.filename.c_str(),
+                                         dir_fd(target.in_new), target.filename.c_str());
     if (err == 0) {
       if (target.filename != loc.filename) {
         expect_locked('D', loc);
@@ -597,8 +613,7 @@ void maildir_folder::remove(std::string_view key) {
       if (it == files_.end())
         return; // already gone: deleting is idempotent
     }
-    std::filesystem::path p = file_path(it->second);
-    if (::unlink(p.c_str()) == 0) {
+    if (::unlinkat(dir_fd(it->second.in_new), it->second.filename.c_str(), 0) == 0) {
       expect_locked('D', it->second);
       files_.erase(it);
       return;
@@ -610,7 +625,7 @@ void maildir_folder::remove(std::string_view key) {
     }
     if (err == ENOENT)
       return;
-    throw_errno("remove", p, err);
+    throw_errno("remove", file_path(it->second), err);
   }
 }
 
@@ -618,10 +633,9 @@ message_reader maildir_folder::open(std::string_view key) {
   std::lock_guard lock(mutex_);
   for (int attempt = 0;; ++attempt) {
     auto it = find_locked(key);
-    std::filesystem::path p = file_path(it->second);
-    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    int fd = ::openat(dir_fd(it->second.in_new), it->second.filename.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0)
-      return message_reader(unique_fd(fd), std::move(p));
+      return message_reader(unique_fd(fd), file_path(it->second));
     int err = errno;
     if (err == ENOENT && attempt == 0) {
       files_.erase(it);
@@ -629,7 +643,7 @@ message_reader maildir_folder::open(std::string_view key) {
     }
     if (err == ENOENT)
       throw message_not_found("no message " + std::string(key) + " in " + dir_.string());
-    throw_errno("open", p, err);
+    throw_errno("open", file_path(it->second), err);
   }
 }
 

@@ -72,7 +72,11 @@ size_t read_some(int fd, char* buf, size_t size, const std::filesystem::path& pa
 }
 
 int rename_no_replace(const std::filesystem::path& from, const std::filesystem::path& to) {
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0)
+  return rename_no_replace_at(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str());
+}
+
+int rename_no_replace_at(int from_dir, const char* from, int to_dir, const char* to) {
+  if (::renameat2(from_dir, from, to_dir, to, RENAME_NOREPLACE) == 0)
     return 0;
   int err = errno;
   if (err != EINVAL && err != ENOSYS && err != ENOTSUP)
@@ -80,9 +84,9 @@ int rename_no_replace(const std::filesystem::path& from, const std::filesystem::
   // The file system cannot do it atomically: check, then rename. The window
   // is tiny and our names are unique by construction anyway.
   struct stat st;
-  if (::lstat(to.c_str(), &st) == 0)
+  if (::fstatat(to_dir, to, &st, AT_SYMLINK_NOFOLLOW) == 0)
     return EEXIST;
-  return ::rename(from.c_str(), to.c_str()) == 0 ? 0 : errno;
+  return ::renameat(from_dir, from, to_dir, to) == 0 ? 0 : errno;
 }
 
 void fsync_dir(const std::filesystem::path& dir) {

@@ -45,6 +45,10 @@ size_t read_some(int fd, char* buf, size_t size, const std::filesystem::path& pa
 // name clash can never silently destroy a message. Falls back to a checked
 // plain rename on file systems without RENAME_NOREPLACE. Returns 0 or errno.
 int rename_no_replace(const std::filesystem::path& from, const std::filesystem::path& to);
+// The same with each name relative to a directory descriptor (or AT_FDCWD):
+// a Maildir keeps its tmp/, new/ and cur/ open so that moving a message
+// names two files instead of walking two whole paths.
+int rename_no_replace_at(int from_dir, const char* from, int to_dir, const char* to);
 
 // fsync a directory, making the renames and unlinks inside it durable.
 void fsync_dir(const std::filesystem::path& dir);
