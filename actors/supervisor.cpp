@@ -31,7 +31,9 @@ void launch_more(supervisor_pointer self) {
   while (!st.queue.empty() && st.running < cap && !st.ctx->stop->load()) {
     auto name = std::move(st.queue.front());
     st.queue.pop_front();
-    auto account = spawn_account(self->system(), st.ctx, name, st.ui);
+    // The others running, this one and those still to come, as many as fit.
+    const int at_once = std::min<int>(cap, st.running + 1 + static_cast<int>(st.queue.size()));
+    auto account = spawn_account(self->system(), st.ctx, name, st.ui, at_once);
     ++st.running;
     self->request(account, caf::infinite, run_atom::value)
         .then(

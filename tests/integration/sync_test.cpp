@@ -4,6 +4,7 @@
 #include "support/sync_harness.hpp"
 #include "support/tcp_listener.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <csignal>
 #include <fcntl.h>
@@ -412,6 +413,74 @@ TEST_CASE("maxconnections = 3 really uses 3 connections", "[integration]") {
   CHECK(logins == 1);
   for (const char* f : {"A", "B", "C", "D", "E", "F"})
     require_same(env, f);
+}
+
+TEST_CASE("accounts syncing at once with a server on this host share its CPUs' worth of "
+          "connections",
+          "[integration]") {
+  sync_env env;
+  const std::vector<std::string> folders = {"A", "B", "C", "D", "E", "F"};
+  for (const auto& f : folders) {
+    REQUIRE(env.imap().command("CREATE " + f).ok());
+    for (int i = 0; i < 30; ++i)
+      REQUIRE(env.imap().append(f, make_message(f + std::to_string(i), "x\r\n")).ok());
+  }
+  env.close_imap();
+  // Two accounts download the same mailbox into Maildirs of their own.
+  const std::vector<std::string> accounts = {"One", "Two"};
+  auto root = [&](const std::string& a) { return env.dir() / ("Mail" + a); };
+  auto write_config = [&](int maxsyncaccounts) {
+    std::ostringstream c;
+    c << "[general]\naccounts = One, Two\nmetadata = " << env.metadata().string()
+      << "\nmaxsyncaccounts = " << maxsyncaccounts << "\n\n";
+    for (const auto& a : accounts)
+      c << "[Account " << a << "]\nlocalrepository = " << a << "Local\nremoterepository = " << a
+        << "Remote\n\n[Repository " << a
+        << "Local]\ntype = Maildir\nlocalfolders = " << root(a).string() << "\n\n[Repository " << a
+        << "Remote]\ntype = IMAP\nremotehost = 127.0.0.1\nremoteport = " << env.server().port()
+        << "\nremoteuser = alice\nremotepass = pw\nssl = no\nstarttls = no\nmaxconnections = 3\n\n";
+    write_file(env.config(), c.str());
+  };
+  // Each session's trace opens with its login, under the account's name.
+  auto logins_of = [](const command_result& r, const std::string& account) {
+    std::size_t n = 0;
+    std::istringstream lines(r.err);
+    for (std::string line; std::getline(lines, line);)
+      n += line.starts_with("imap " + account + " ")
+           && line.find("AUTHENTICATE PLAIN") != std::string::npos;
+    return n;
+  };
+  auto require_downloaded = [&] {
+    for (const auto& a : accounts)
+      for (const auto& f : folders) {
+        INFO("account " << a << ", folder " << f);
+        REQUIRE(maildir_messages(root(a) / f) == maildir_messages(env.server_folder(f)));
+      }
+  };
+
+  // Both at once: each gets half the CPUs' worth of connections, at least
+  // one (on 2 CPUs, as in CI, the one it set up with).
+  write_config(2);
+  const auto cpus = std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t share = std::clamp<std::size_t>(cpus / 2, 1, 3);
+  auto r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.err.substr(0, 4000));
+  REQUIRE(r.exit_code == 0);
+  CHECK(logins_of(r, "One") == share);
+  CHECK(logins_of(r, "Two") == share);
+  require_downloaded();
+
+  // One after the other, the same first sync spreads over all three.
+  for (const auto& a : accounts)
+    fs::remove_all(root(a));
+  fs::remove_all(env.metadata());
+  write_config(1);
+  r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.err.substr(0, 4000));
+  REQUIRE(r.exit_code == 0);
+  CHECK(logins_of(r, "One") == 3);
+  CHECK(logins_of(r, "Two") == 3);
+  require_downloaded();
 }
 
 TEST_CASE("small changes in many folders on a near server go over one connection, many new "
