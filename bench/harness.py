@@ -272,7 +272,8 @@ class Bench:
         r = fields
         status = "ok" if r["verified"] else "FAILED"
         log(f"  {r['tool']:<22} {r['scenario']}  wall {r['wall_s']:8.3f} s  cpu {r['cpu_s']:7.2f} s"
-            f"  rss {r['max_rss_kb'] / 1024:7.1f} MB  exit {r['exit']}  {status}")
+            f"  server {r.get('server_cpu_s', 0):6.2f} s  rss {r['max_rss_kb'] / 1024:7.1f} MB"
+            f"  exit {r['exit']}  {status}")
         for p in r.get("problems", [])[:6]:
             log(f"      {p}")
 
@@ -308,7 +309,7 @@ class Bench:
         name = "no-change floor" if status_only else "store floor" if store else "wire limit"
         logp = os.path.join(self.logs, f"{name.replace(' ', '-')}-r{rep}{'-again' if again else ''}.log")
         self.server.wait_idle()
-        res = measure.timed(argv, logp, timeout=a.timeout)
+        res = self.timed_with_server(argv, logp)
         if store_dir:
             stored = sum(len(files) for _, _, files in os.walk(store_dir))
             shutil.rmtree(store_dir, ignore_errors=True)
@@ -336,6 +337,16 @@ class Bench:
             self.record(**res)
         elif not res["verified"]:
             raise SystemExit("bench: the wire-limit client failed: " + "; ".join(problems))
+
+    def timed_with_server(self, argv, logp, **kw):
+        """measure.timed, plus the CPU Dovecot spent on the run: read once the
+        server is idle again, so what it does after the client left (index
+        and cache writes at LOGOUT) counts too."""
+        before = self.server.cpu_seconds()
+        res = measure.timed(argv, logp, timeout=self.args.timeout, **kw)
+        self.server.wait_idle()
+        res["server_cpu_s"] = self.server.cpu_seconds() - before
+        return res
 
     def user_name(self, tool_index, rep, account):
         return f"t{tool_index}r{rep}a{account}"
@@ -395,7 +406,7 @@ class Bench:
             logp = os.path.join(self.logs, f"{slug}-r{rep}-{scen}.log")
             self.server.wait_idle()
             measure.next_second()
-            res = measure.timed(argv, logp, env=env, cwd=rundir, timeout=a.timeout)
+            res = self.timed_with_server(argv, logp, env=env, cwd=rundir)
             problems = list(prep_problems)
             if res["exit"] != 0:
                 problems.append(f"exit status {res['exit']}"

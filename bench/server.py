@@ -114,6 +114,35 @@ class Server:
         return subprocess.run(["bash", PRIVATE_DOVECOT, "doveadm", self.dir, *args], check=True,
                               capture_output=True, text=True).stdout
 
+    def cpu_seconds(self):
+        """CPU time (user + system) Dovecot's processes have used so far: the
+        master's, its children's (every service process is one) and what
+        children that ended left in the master's account. The difference
+        around a run, once the server is idle again, is the run's load on
+        the server (to the clock tick, 10 ms here)."""
+        with open(os.path.join(self.dir, "run", "master.pid")) as f:
+            master = int(f.read().strip())
+        ticks = 0
+
+        def add(pid):
+            nonlocal ticks
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                return  # ended meanwhile: its time is in the master's account
+            ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+
+        add(master)
+        try:
+            with open(f"/proc/{master}/task/{master}/children") as f:
+                children = f.read().split()
+        except FileNotFoundError:
+            children = []
+        for pid in children:
+            add(pid)
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def wait_idle(self, timeout=30):
         """Waits until no IMAP session is left on the server, so every timed
         run starts on an idle Dovecot. A client that closes without waiting
