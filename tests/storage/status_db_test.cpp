@@ -367,6 +367,26 @@ TEST_CASE("the status directory gets no RocksDB info log", "[status_db]") {
   CHECK(status_db::open(dir, true)->load("INBOX").size() == 3);
 }
 
+TEST_CASE("the status directory gets no RocksDB OPTIONS file and opens without one",
+          "[status_db]") {
+  // RocksDB would write, sync, parse back and rename one at every open.
+  test::temp_dir tmp;
+  const auto dir = tmp.path() / "status";
+  for (int run = 0; run < 3; ++run) {
+    auto db = status_db::open(dir, true);
+    status_db::batch b;
+    b.set_record("INBOX", {static_cast<std::uint32_t>(run + 1), flag::seen});
+    db->write(b);
+    db->close();
+  }
+  std::vector<std::string> options_files;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().starts_with("OPTIONS"))
+      options_files.push_back(e.path().filename().string());
+  CHECK(options_files.empty());
+  CHECK(status_db::open(dir, true)->load("INBOX").size() == 3);
+}
+
 TEST_CASE("many writing sessions keep level 0 compacted at close", "[status_db]") {
   test::temp_dir tmp;
   const auto dir = tmp.path() / "status";
