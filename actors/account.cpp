@@ -272,9 +272,11 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
     const bool first_sync = local_folders.empty();
     auto sharing = std::make_shared<status_sharing>(first_status_chunk, status_chunk);
     std::future<std::optional<session_lease>> second;
-    // Not while other accounts sync too: they keep the server busy already,
-    // and this login might be for nothing (see connection_cap).
-    if (imap && imap->maxconnections >= 2 && (many_folders || first_sync) && accounts_at_once == 1)
+    // For a first sync, not while other accounts sync too: they keep the
+    // server busy already, and this login might be for nothing (see
+    // connection_cap). Many folders' STATUS round still gets its helper.
+    if (imap && imap->maxconnections >= 2
+        && (many_folders || (first_sync && accounts_at_once == 1)))
       second = std::async(
           std::launch::async,
           // proto by value: a helper still logging in outlives the setup.
