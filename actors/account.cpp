@@ -624,7 +624,8 @@ void finish(account_pointer self, std::string error = {}) {
 // Unlike the shared STATUS round, no test of the login's time: with the CPUs
 // that busy, a login here takes over the 30 ms that tell a tunnel apart. So
 // accounts reached through a local tunnel, several at once, get their share
-// too, their connections still in parallel.
+// too, their connections still in parallel (the 50 accounts through the
+// bench's proxy, 20 ms away: 2.77 s, against 2.89 s with 3 each).
 int connection_cap(const account_state& st, int maxconnections) {
   if (!st.setup)
     return maxconnections;

@@ -8,7 +8,7 @@
 namespace oimap::actors {
 
 // accounts_at_once: how many accounts sync at the same time as this one,
-// itself included (see one_connection).
+// itself included (see connection_cap in account.cpp).
 account_actor spawn_account(caf::actor_system& sys, run_context_ptr ctx, std::string account,
                             ui_actor ui, int accounts_at_once = 1);
 
