@@ -254,6 +254,15 @@ private:
   std::string dir_;
 };
 
+// OPTIONS files left by oimap versions that let RocksDB write them (it
+// deleted old ones only when it wrote a new one).
+void remove_old_options_files(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().filename().string().starts_with("OPTIONS-"))
+      std::filesystem::remove(e.path(), ec);
+}
+
 void restrict_existing_files(const std::filesystem::path& dir) {
   std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), &::closedir);
   if (!d)
@@ -392,6 +401,7 @@ std::unique_ptr<status_db> status_db::open(const std::filesystem::path& dir, boo
   options.fail_if_options_file_error = false; // see private_file_system
 
   rocksdb::DB* raw = nullptr;
+  remove_old_options_files(dir);
   rocksdb::Status s = rocksdb::DB::Open(options, dir.string(), &raw);
   if (!s.ok()) {
     // RocksDB reports a held LOCK as an IO error naming <dir>/LOCK, both
