@@ -146,15 +146,12 @@ std::string message_writer::commit(std::uint32_t uid, flag_set flags, const deli
       unique = unique_part(origin);
     }
     const bool windows = folder_->opts_.windows_compatible;
-    std::string filename = format_name(unique, uid, folder_->md5_, flags, windows);
-    const bool in_new = !flags.has(flag::seen);
-    if (int err = rename_no_replace_at(folder_->tmp_dir_.get(), unique_.c_str(),
-                                       folder_->dir_fd(in_new), filename.c_str()))
-      throw_errno("rename " + tmp_path_.string() + " to", folder_->dir_ / subdir(in_new) / filename,
-                  err);
+    maildir_folder::location to{!flags.has(flag::seen),
+                                format_name(unique, uid, folder_->md5_, flags, windows)};
+    folder_->place(unique_, tmp_path_, to);
     finished_ = true;
-    std::string key = key_of(filename, windows);
-    folder_->add_file(key, {in_new, std::move(filename)});
+    std::string key = key_of(to.filename, windows);
+    folder_->add_file(key, std::move(to));
     return key;
   } catch (...) {
     abort();
@@ -247,6 +244,19 @@ maildir_folder::~maildir_folder() {
 
 std::filesystem::path maildir_folder::file_path(const location& loc) const {
   return dir_ / subdir(loc.in_new) / loc.filename;
+}
+
+int maildir_folder::move(const location& from, const location& to) const {
+  return rename_no_replace_at(dir_fd(from.in_new), from.filename.c_str(), dir_fd(to.in_new),
+                              to.filename.c_str());
+}
+
+void maildir_folder::place(const std::string& unique, const std::filesystem::path& tmp_path,
+                           const location& to) const {
+  // The tmp/ name is the unique part (begin_message).
+  if (int err = rename_no_replace_at(tmp_dir_.get(), unique.c_str(), dir_fd(to.in_new),
+                                     to.filename.c_str()))
+    throw_errno("rename " + tmp_path.string() + " to", file_path(to), err);
 }
 
 std::vector<local_entry> maildir_folder::scan(bool watch) {
@@ -342,14 +352,10 @@ std::vector<std::string> maildir_folder::commit_staged(std::vector<staged_messag
     const bool windows = opts_.windows_compatible;
     for (; done < staged.size(); ++done) {
       const auto& m = staged[done];
-      std::string filename = format_name(m.unique, m.uid, md5_, m.flags, windows);
-      const bool in_new = !m.flags.has(flag::seen);
-      // The tmp/ name is the unique part (begin_message).
-      if (int err = rename_no_replace_at(tmp_dir_.get(), m.unique.c_str(), dir_fd(in_new),
-                                         filename.c_str()))
-        throw_errno("rename " + m.tmp_path.string() + " to", dir_ / subdir(in_new) / filename, err);
-      std::string key = key_of(filename, windows);
-      add_file(key, {in_new, std::move(filename)});
+      location to{!m.flags.has(flag::seen), format_name(m.unique, m.uid, md5_, m.flags, windows)};
+      place(m.unique, m.tmp_path, to);
+      std::string key = key_of(to.filename, windows);
+      add_file(key, std::move(to));
       keys.push_back(std::move(key));
     }
   } catch (...) {
@@ -548,8 +554,7 @@ void maildir_folder::set_flags(std::string_view key, flag_set flags) {
     // Like OfflineIMAP, a move between new/ and cur/ alone keeps the name.
     location target{to_new, current == flags ? loc.filename
                                              : name_with_flags(loc.filename, flags, windows)};
-    int err = rename_no_replace_at(dir_fd(loc.in_new), loc.filename.c_str(), dir_fd(target.in_new),
-                                   target.filename.c_str());
+    int err = move(loc, target);
     if (err == 0) {
       expect_locked('D', loc);
       expect_locked('A', target);
@@ -582,10 +587,7 @@ std::string maildir_folder::set_uid(std::string_view key, std::uint32_t uid) {
                           + file_path(target).string() + ": message " + new_key
                           + " already exists in " + dir_.string());
     // The name may already be right while the map key is not (a duplicate).
-    int err = target.filename == loc.filename
-                  ? 0
-                  : rename_no_replace_at(dir_fd(loc.in_new), loc.filename.c_str(),
-                                         dir_fd(target.in_new), target.filename.c_str());
+    int err = target.filename == loc.filename ? 0 : move(loc, target);
     if (err == 0) {
       if (target.filename != loc.filename) {
         expect_locked('D', loc);

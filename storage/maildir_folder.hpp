@@ -232,6 +232,12 @@ private:
 
   std::filesystem::path file_path(const location& loc) const;
   int dir_fd(bool in_new) const { return (in_new ? new_dir_ : cur_dir_).get(); }
+  // rename_no_replace between two files of the folder; 0 or errno.
+  int move(const location& from, const location& to) const;
+  // Renames a message from tmp/ (named unique) into place; throws, naming
+  // tmp_path, when it cannot.
+  void place(const std::string& unique, const std::filesystem::path& tmp_path,
+             const location& to) const;
   // Finds key in the map, else re-reads new/ and cur/ for it (the file may
   // have been renamed by a mail reader since the scan). Caller holds mutex_.
   file_map::iterator find_locked(std::string_view key);
