@@ -100,10 +100,11 @@ constexpr std::size_t status_chunk = 8;
 // quiet round in chunks of 4 took 0.0232 s against 0.0224 s.
 constexpr std::size_t first_status_chunk = 4;
 // Whether the STATUS answers so far show a burst (see
-// status_sharing::shows_burst). The rest of the round is then left out, and those folders go to
-// their EXAMINE without: Dovecot lists each changed Maildir for its STATUS and, as the names
-// another session moved since are not in its uidlist yet, lists it again for the EXAMINE's first
-// FETCH; an unchanged one costs an EXAMINE instead of a STATUS.
+// status_sharing::shows_burst). The rest of the round is then left out,
+// and those folders go to their EXAMINE without: Dovecot lists each changed
+// Maildir for its STATUS and, as the names another session moved since are
+// not in its uidlist yet, lists it again for the EXAMINE's first FETCH; an
+// unchanged one costs an EXAMINE instead of a STATUS.
 bool burst_shown(const status_sharing& sharing, const std::vector<protocol::status_result>& so_far,
                  const std::function<bool(const protocol::status_result&)>& changed) {
   const auto n = static_cast<std::size_t>(
