@@ -169,6 +169,12 @@ std::string encode_pending(const pending_upload& p) {
                       + s.ToString());
 }
 
+// RocksDB's OPTIONS files, which oimap does not let it write (see
+// private_file_system::NewWritableFile).
+bool is_options_file(std::string_view name) {
+  return name.starts_with("OPTIONS-");
+}
+
 void restrict_file(const std::string& name) {
   // Best effort: the directory is 0700 already, this keeps a copied or
   // later opened-up directory from exposing mail metadata.
@@ -199,7 +205,7 @@ public:
     // as oimap passes its options each time. Refused here, RocksDB goes on
     // (fail_if_options_file_error is off) and logs a warning, below the
     // error level we print.
-    if (std::filesystem::path(f).filename().string().starts_with("OPTIONS-"))
+    if (is_options_file(std::filesystem::path(f).filename().string()))
       return IOStatus::NotSupported("oimap keeps no RocksDB OPTIONS file");
     return restricted(f, target()->NewWritableFile(f, o, r, dbg));
   }
@@ -254,22 +260,18 @@ private:
   std::string dir_;
 };
 
-// OPTIONS files left by oimap versions that let RocksDB write them (it
-// deleted old ones only when it wrote a new one).
-void remove_old_options_files(const std::filesystem::path& dir) {
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-    if (e.path().filename().string().starts_with("OPTIONS-"))
-      std::filesystem::remove(e.path(), ec);
-}
-
-void restrict_existing_files(const std::filesystem::path& dir) {
+// Makes every file in dir 0600, and removes the OPTIONS files that oimap
+// versions letting RocksDB write them left behind (it deleted old ones only
+// when it wrote a new one; it never reads them).
+void tidy_existing_files(const std::filesystem::path& dir) {
   std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), &::closedir);
   if (!d)
     return;
   while (dirent* e = ::readdir(d.get())) {
     std::string_view n = e->d_name;
-    if (n != "." && n != "..")
+    if (is_options_file(n))
+      ::unlink((dir / e->d_name).c_str());
+    else if (n != "." && n != "..")
       restrict_file((dir / e->d_name).string());
   }
 }
@@ -401,7 +403,6 @@ std::unique_ptr<status_db> status_db::open(const std::filesystem::path& dir, boo
   options.fail_if_options_file_error = false; // see private_file_system
 
   rocksdb::DB* raw = nullptr;
-  remove_old_options_files(dir);
   rocksdb::Status s = rocksdb::DB::Open(options, dir.string(), &raw);
   if (!s.ok()) {
     // RocksDB reports a held LOCK as an IO error naming <dir>/LOCK, both
@@ -428,7 +429,7 @@ std::unique_ptr<status_db> status_db::open(const std::filesystem::path& dir, boo
     throw storage_error("status database " + dir.string() + " has schema version " + version
                         + ", this oimap understands " + std::string(schema_version));
   }
-  restrict_existing_files(dir);
+  tidy_existing_files(dir);
   return self;
 }
 
@@ -656,7 +657,7 @@ void status_db::close() {
     compact_level0();
   rocksdb::Status s = db_->Close();
   db_.reset();
-  restrict_existing_files(dir_);
+  tidy_existing_files(dir_);
   if (!s.ok())
     throw_status(dir_, "close", s);
 }
