@@ -450,9 +450,16 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
         // STATUS round (worth_splitting); written only when it changes, as
         // a run that writes nothing closes the database faster, and not
         // synced (no fsync before the first folder starts): a hint a crash
-        // may take back.
+        // may take back. Folders synced for the first time do not count:
+        // they say nothing of how busy the account is, and after the first
+        // download the next run most often finds the account quiet (40
+        // folders of 125, nothing changed: that run took 0.029 s with its
+        // STATUS round split over a second login, 0.026 s without).
         if (ctx.only_folders.empty()) {
-          const auto to_sync = static_cast<std::uint32_t>(out->pairs.size());
+          const auto to_sync = static_cast<std::uint32_t>(
+              std::count_if(out->pairs.begin(), out->pairs.end(), [&](const sync::folder_pair& p) {
+                return out->status->get_meta(p.status_name).has_value();
+              }));
           if (out->status->folders_to_sync_last_run() != to_sync) {
             storage::status_db::batch b;
             b.set_folders_to_sync(to_sync);
