@@ -79,7 +79,7 @@ using connection_pool_actor = caf::typed_actor<
   caf::replies_to<checkout_atom, std::uintptr_t>::with<session_lease>, // wait; that one if idle
   caf::reacts_to<checkin_atom, session_lease>,                    // give back (empty: lost)
   caf::replies_to<drain_atom>::with<std::vector<session_lease>>,  // hand out idle ones to close
-  caf::reacts_to<limit_atom, int>>;                               // lower the cap for this run
+  caf::reacts_to<limit_atom, int>>;                               // change the cap for this run
 
 // status writer: the one writer of an account's status database.
 using status_writer_actor = caf::typed_actor<
@@ -106,7 +106,8 @@ using folder_syncer_actor = caf::typed_actor<
 
 // account: lists and pairs folders, runs folder syncers across the pool.
 using account_actor = caf::typed_actor<
-  caf::replies_to<run_atom>::with<account_report>>;               // sync the account
+  caf::replies_to<run_atom>::with<account_report>,                // sync the account
+  caf::reacts_to<at_once_atom, int>>;                             // accounts syncing now changed
 
 // account setup: opens the status, lists and pairs folders, creates missing
 // ones (detached: all of it blocks on disk and network).

@@ -12,5 +12,6 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using write_atom = caf::atom_constant<caf::atom("write")>;
 using event_atom = caf::atom_constant<caf::atom("event")>;
 using limit_atom = caf::atom_constant<caf::atom("limit")>;
+using at_once_atom = caf::atom_constant<caf::atom("at_once")>;
 
 } // namespace oimap::actors

@@ -71,8 +71,16 @@ connection_pool_actor::behavior_type pool_behavior(pool_pointer self, int cap) {
           --st.out;
       },
       [self](limit_atom, int cap) {
-        // Only new permits are affected; sessions already out stay out.
-        self->state.cap = cap < 1 ? 1 : cap;
+        // Sessions already out stay out; a raised cap lets those waiting
+        // connect at once.
+        auto& st = self->state;
+        st.cap = cap < 1 ? 1 : cap;
+        while (!st.waiting.empty() && st.out < st.cap) {
+          ++st.out;
+          auto rp = std::move(st.waiting.front().rp);
+          st.waiting.pop_front();
+          rp.deliver(session_lease{});
+        }
       },
       [self](drain_atom) {
         auto& st = self->state;

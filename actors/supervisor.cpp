@@ -9,6 +9,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <deque>
+#include <map>
 
 namespace oimap::actors {
 namespace {
@@ -17,6 +18,8 @@ struct supervisor_state {
   run_context_ptr ctx;
   ui_actor ui;
   std::deque<std::string> queue;
+  std::map<int, account_actor> running_accounts; // by the order they started in
+  int started = 0;
   int running = 0;
   int exit_code = 0;
   caf::typed_response_promise<int> rp;
@@ -24,6 +27,20 @@ struct supervisor_state {
 };
 
 using supervisor_pointer = supervisor_actor::stateful_pointer<supervisor_state>;
+
+void launch_more(supervisor_pointer self);
+
+// With no account left to take its place, the ones still running sync fewer
+// at once and may share out its connections (see connection_cap).
+void account_ended(supervisor_pointer self, int id) {
+  auto& st = self->state;
+  --st.running;
+  st.running_accounts.erase(id);
+  launch_more(self);
+  if (st.queue.empty() && !st.ctx->stop->load())
+    for (const auto& [other, account] : st.running_accounts)
+      self->send(account, at_once_atom::value, st.running);
+}
 
 void launch_more(supervisor_pointer self) {
   auto& st = self->state;
@@ -34,23 +51,23 @@ void launch_more(supervisor_pointer self) {
     // The others running, this one and those still to come, as many as fit.
     const int at_once = std::min<int>(cap, st.running + 1 + static_cast<int>(st.queue.size()));
     auto account = spawn_account(self->system(), st.ctx, name, st.ui, at_once);
+    const int id = st.started++;
+    st.running_accounts.emplace(id, account);
     ++st.running;
     self->request(account, caf::infinite, run_atom::value)
         .then(
-            [self](account_report& r) {
+            [self, id](account_report& r) {
               auto& st = self->state;
-              --st.running;
               // 2 (UIDVALIDITY) outranks 1 (errors), as in OfflineIMAP.
               if (r.exit_code == 2 || (r.exit_code == 1 && st.exit_code == 0))
                 st.exit_code = r.exit_code;
-              launch_more(self);
+              account_ended(self, id);
             },
-            [self](caf::error&) {
+            [self, id](caf::error&) {
               auto& st = self->state;
-              --st.running;
               if (st.exit_code == 0)
                 st.exit_code = 1;
-              launch_more(self);
+              account_ended(self, id);
             });
   }
   if (st.running == 0 && (st.queue.empty() || st.ctx->stop->load()))

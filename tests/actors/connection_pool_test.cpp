@@ -90,3 +90,30 @@ TEST_CASE("a session given back goes to the waiting folder that asked for it, el
   CHECK(first->tag() == 0xc000);
   CHECK_FALSE(wants_any.answer(50ms));
 }
+
+TEST_CASE("a lowered cap holds back new permits, and a raised one hands them to those waiting",
+          "[actors]") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  pool_under_test p(sys, 3);
+  auto& pool = p.pool;
+  caf::anon_send(pool, limit_atom::value, 1);
+  CHECK_FALSE(checkout(sys, pool).session); // the one permit
+
+  pending_checkout second(sys), third(sys);
+  second.ask(pool, 0);
+  third.ask(pool, 0);
+  using namespace std::chrono_literals;
+  CHECK_FALSE(second.answer(50ms)); // over the cap: both wait
+
+  caf::anon_send(pool, limit_atom::value, 2);
+  auto permit = second.answer(5s);
+  REQUIRE(permit);
+  CHECK_FALSE(permit->session);
+  CHECK_FALSE(third.answer(50ms)); // 2 out: the third still waits
+
+  caf::anon_send(pool, limit_atom::value, 3);
+  permit = third.answer(5s);
+  REQUIRE(permit);
+  CHECK_FALSE(permit->session);
+}
