@@ -18,9 +18,8 @@ struct supervisor_state {
   run_context_ptr ctx;
   ui_actor ui;
   std::deque<std::string> queue;
-  std::map<int, account_actor> running_accounts; // by the order they started in
+  std::map<int, account_actor> running; // by the order they started in
   int started = 0;
-  int running = 0;
   int exit_code = 0;
   caf::typed_response_promise<int> rp;
   static inline const char* name = "supervisor";
@@ -34,26 +33,25 @@ void launch_more(supervisor_pointer self);
 // at once and may share out its connections (see connection_cap).
 void account_ended(supervisor_pointer self, int id) {
   auto& st = self->state;
-  --st.running;
-  st.running_accounts.erase(id);
+  st.running.erase(id);
   launch_more(self);
   if (st.queue.empty() && !st.ctx->stop->load())
-    for (const auto& [other, account] : st.running_accounts)
-      self->send(account, at_once_atom::value, st.running);
+    for (const auto& [other, account] : st.running)
+      self->send(account, at_once_atom::value, static_cast<int>(st.running.size()));
 }
 
 void launch_more(supervisor_pointer self) {
   auto& st = self->state;
   const int cap = std::max(1, st.ctx->settings->general.maxsyncaccounts);
-  while (!st.queue.empty() && st.running < cap && !st.ctx->stop->load()) {
+  while (!st.queue.empty() && static_cast<int>(st.running.size()) < cap && !st.ctx->stop->load()) {
     auto name = std::move(st.queue.front());
     st.queue.pop_front();
     // The others running, this one and those still to come, as many as fit.
-    const int at_once = std::min<int>(cap, st.running + 1 + static_cast<int>(st.queue.size()));
+    const int at_once =
+        std::min<int>(cap, static_cast<int>(st.running.size() + 1 + st.queue.size()));
     auto account = spawn_account(self->system(), st.ctx, name, st.ui, at_once);
     const int id = st.started++;
-    st.running_accounts.emplace(id, account);
-    ++st.running;
+    st.running.emplace(id, account);
     self->request(account, caf::infinite, run_atom::value)
         .then(
             [self, id](account_report& r) {
@@ -70,7 +68,7 @@ void launch_more(supervisor_pointer self) {
               account_ended(self, id);
             });
   }
-  if (st.running == 0 && (st.queue.empty() || st.ctx->stop->load()))
+  if (st.running.empty() && (st.queue.empty() || st.ctx->stop->load()))
     st.rp.deliver(st.exit_code);
 }
 
