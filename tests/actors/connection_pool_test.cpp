@@ -38,11 +38,13 @@ struct pending_checkout {
   }
 };
 
-// The pool for one test: stopped however the test ends (a live actor would
-// keep the actor system's destructor waiting).
+// An actor system and the pool for one test: the pool is stopped however
+// the test ends (a live actor would keep the system's destructor waiting).
 struct pool_under_test {
-  pool_under_test(caf::actor_system& sys, int cap) : pool(spawn_connection_pool(sys, cap)) {}
+  explicit pool_under_test(int cap) : pool(spawn_connection_pool(sys, cap)) {}
   ~pool_under_test() { caf::anon_send_exit(pool, caf::exit_reason::user_shutdown); }
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
   connection_pool_actor pool;
 };
 
@@ -50,9 +52,8 @@ struct pool_under_test {
 
 TEST_CASE("the pool gives permits up to its cap, then idle sessions, the asked-for one first",
           "[actors]") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  pool_under_test p(sys, 2);
+  pool_under_test p(2);
+  auto& sys = p.sys;
   auto& pool = p.pool;
 
   CHECK_FALSE(checkout(sys, pool).session); // a permit: connect yourself
@@ -66,9 +67,8 @@ TEST_CASE("the pool gives permits up to its cap, then idle sessions, the asked-f
 TEST_CASE("a session given back goes to the waiting folder that asked for it, else to the first "
           "in line",
           "[actors]") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  pool_under_test p(sys, 1);
+  pool_under_test p(1);
+  auto& sys = p.sys;
   auto& pool = p.pool;
   CHECK_FALSE(checkout(sys, pool).session); // the one permit is out
 
@@ -93,9 +93,8 @@ TEST_CASE("a session given back goes to the waiting folder that asked for it, el
 
 TEST_CASE("a lowered cap holds back new permits, and a raised one hands them to those waiting",
           "[actors]") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  pool_under_test p(sys, 3);
+  pool_under_test p(3);
+  auto& sys = p.sys;
   auto& pool = p.pool;
   caf::anon_send(pool, limit_atom::value, 1);
   CHECK_FALSE(checkout(sys, pool).session); // the one permit
