@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
-#include <tuple>
 #include <unistd.h>
 
 using namespace oimap::test;
@@ -436,6 +435,43 @@ TEST_CASE("maxconnections = 3 really uses 3 connections", "[integration]") {
     require_same(env, f);
 }
 
+// One account of a multi-account config: its name, server user (password
+// "pw") and Maildir.
+struct account_spec {
+  std::string name, user;
+  fs::path root;
+};
+
+// A config with these accounts, all on env's server with maxconnections = 3.
+void write_accounts_config(sync_env& env, int maxsyncaccounts,
+                           const std::vector<account_spec>& accounts) {
+  std::ostringstream c;
+  c << "[general]\naccounts = ";
+  for (std::size_t i = 0; i < accounts.size(); ++i)
+    c << (i ? ", " : "") << accounts[i].name;
+  c << "\nmetadata = " << env.metadata().string() << "\nmaxsyncaccounts = " << maxsyncaccounts
+    << "\n\n";
+  for (const auto& [a, user, root] : accounts)
+    c << "[Account " << a << "]\nlocalrepository = " << a << "Local\nremoterepository = " << a
+      << "Remote\n\n[Repository " << a << "Local]\ntype = Maildir\nlocalfolders = " << root.string()
+      << "\n\n[Repository " << a
+      << "Remote]\ntype = IMAP\nremotehost = 127.0.0.1\nremoteport = " << env.server().port()
+      << "\nremoteuser = " << user
+      << "\nremotepass = pw\nssl = no\nstarttls = no\nmaxconnections = 3\n\n";
+  write_file(env.config(), c.str());
+}
+
+// How many sessions the account opened: each one's trace starts with its
+// login, under the account's name.
+std::size_t account_logins(const command_result& r, const std::string& account) {
+  std::size_t n = 0;
+  std::istringstream lines(r.err);
+  for (std::string line; std::getline(lines, line);)
+    n += line.starts_with("imap " + account + " ")
+         && line.find("AUTHENTICATE PLAIN") != std::string::npos;
+  return n;
+}
+
 TEST_CASE("accounts syncing at once with a server on this host share its CPUs' worth of "
           "connections",
           "[integration]") {
@@ -451,25 +487,8 @@ TEST_CASE("accounts syncing at once with a server on this host share its CPUs' w
   const std::vector<std::string> accounts = {"One", "Two"};
   auto root = [&](const std::string& a) { return env.dir() / ("Mail" + a); };
   auto write_config = [&](int maxsyncaccounts) {
-    std::ostringstream c;
-    c << "[general]\naccounts = One, Two\nmetadata = " << env.metadata().string()
-      << "\nmaxsyncaccounts = " << maxsyncaccounts << "\n\n";
-    for (const auto& a : accounts)
-      c << "[Account " << a << "]\nlocalrepository = " << a << "Local\nremoterepository = " << a
-        << "Remote\n\n[Repository " << a
-        << "Local]\ntype = Maildir\nlocalfolders = " << root(a).string() << "\n\n[Repository " << a
-        << "Remote]\ntype = IMAP\nremotehost = 127.0.0.1\nremoteport = " << env.server().port()
-        << "\nremoteuser = alice\nremotepass = pw\nssl = no\nstarttls = no\nmaxconnections = 3\n\n";
-    write_file(env.config(), c.str());
-  };
-  // Each session's trace opens with its login, under the account's name.
-  auto logins_of = [](const command_result& r, const std::string& account) {
-    std::size_t n = 0;
-    std::istringstream lines(r.err);
-    for (std::string line; std::getline(lines, line);)
-      n += line.starts_with("imap " + account + " ")
-           && line.find("AUTHENTICATE PLAIN") != std::string::npos;
-    return n;
+    write_accounts_config(env, maxsyncaccounts,
+                          {{"One", "alice", root("One")}, {"Two", "alice", root("Two")}});
   };
   auto require_downloaded = [&] {
     for (const auto& a : accounts)
@@ -489,7 +508,7 @@ TEST_CASE("accounts syncing at once with a server on this host share its CPUs' w
   auto r = env.oimap({"-o", "-d", "imap"});
   INFO(r.err.substr(0, 4000));
   REQUIRE(r.exit_code == 0);
-  const auto one = logins_of(r, "One"), two = logins_of(r, "Two");
+  const auto one = account_logins(r, "One"), two = account_logins(r, "Two");
   CHECK(std::min(one, two) == share);
   CHECK(std::max(one, two) <= 3);
   require_downloaded();
@@ -502,8 +521,8 @@ TEST_CASE("accounts syncing at once with a server on this host share its CPUs' w
   r = env.oimap({"-o", "-d", "imap"});
   INFO(r.err.substr(0, 4000));
   REQUIRE(r.exit_code == 0);
-  CHECK(logins_of(r, "One") == 3);
-  CHECK(logins_of(r, "Two") == 3);
+  CHECK(account_logins(r, "One") == 3);
+  CHECK(account_logins(r, "Two") == 3);
   require_downloaded();
 }
 
@@ -514,31 +533,16 @@ TEST_CASE("an account still syncing when the others are done takes up their shar
   // Big (alice) has ten folders to download; Tiny (bob) an empty INBOX, and
   // is done while Big's folders still wait for a connection.
   env.server().fill("alice", "folders=10,messages=80,seed=21");
-  std::ostringstream c;
-  c << "[general]\naccounts = Big, Tiny\nmetadata = " << env.metadata().string()
-    << "\nmaxsyncaccounts = 2\n\n";
-  for (const auto& [account, user, root] :
-       {std::tuple{"Big", "alice", env.local_root()}, {"Tiny", "bob", env.dir() / "MailTiny"}})
-    c << "[Account " << account << "]\nlocalrepository = " << account
-      << "Local\nremoterepository = " << account << "Remote\n\n[Repository " << account
-      << "Local]\ntype = Maildir\nlocalfolders = " << root.string() << "\n\n[Repository " << account
-      << "Remote]\ntype = IMAP\nremotehost = 127.0.0.1\nremoteport = " << env.server().port()
-      << "\nremoteuser = " << user
-      << "\nremotepass = pw\nssl = no\nstarttls = no\nmaxconnections = 3\n\n";
-  write_file(env.config(), c.str());
+  write_accounts_config(
+      env, 2, {{"Big", "alice", env.local_root()}, {"Tiny", "bob", env.dir() / "MailTiny"}});
 
   auto r = env.oimap({"-o", "-d", "imap"});
   INFO(r.err.substr(0, 4000));
   REQUIRE(r.exit_code == 0);
-  std::size_t big_logins = 0;
-  std::istringstream lines(r.err);
-  for (std::string line; std::getline(lines, line);)
-    big_logins +=
-        line.starts_with("imap Big ") && line.find("AUTHENTICATE PLAIN") != std::string::npos;
   // Both at once, Big started with half the CPUs' worth (one on 2 CPUs, as
   // in CI); alone, it may use all of maxconnections. (From 6 CPUs on, half
   // is 3 already.)
-  CHECK(big_logins == 3);
+  CHECK(account_logins(r, "Big") == 3);
   for (const auto& e : fs::directory_iterator(env.local_root()))
     require_same(env, e.path().filename().string());
 }
