@@ -654,6 +654,12 @@ int maxconnections_of(const account_state& st) {
   return imap ? imap->maxconnections : 1;
 }
 
+// Gives the pool the account's cap as it stands (connection_cap).
+void limit_pool(account_pointer self) {
+  auto& st = self->state;
+  self->send(st.pool, limit_atom::value, connection_cap(st, maxconnections_of(st)));
+}
+
 void launch_more(account_pointer self) {
   auto& st = self->state;
   const int cap = connection_cap(st, maxconnections_of(st));
@@ -745,9 +751,7 @@ account_actor::behavior_type account_behavior(account_pointer self, run_context_
                   for (const auto& n : s->notes)
                     self->send(st.ui, event(ui::ui_event::kind::info, st.name, n));
                   st.synced += s->unchanged;
-                  if (const int most = maxconnections_of(st), cap = connection_cap(st, most);
-                      cap < most)
-                    self->send(st.pool, limit_atom::value, cap);
+                  limit_pool(self);
                   st.writer = spawn_status_writer(self->system(), s->status);
                   st.queue.assign(s->pairs.begin(), s->pairs.end());
                   launch_more(self);
@@ -763,7 +767,7 @@ account_actor::behavior_type account_behavior(account_pointer self, run_context_
         st.accounts_at_once = std::max(1, accounts_at_once);
         if (!st.setup)
           return;
-        self->send(st.pool, limit_atom::value, connection_cap(st, maxconnections_of(st)));
+        limit_pool(self);
         // More syncers ready at the pool, for the permits a raised cap frees.
         if (st.running > 0 && !st.queue.empty() && !st.ctx->stop->load())
           launch_more(self);
