@@ -398,33 +398,17 @@ mailbox_info session::select_qresync(std::string_view mailbox, bool readonly,
   return info;
 }
 
-mailbox_info session::select_with(std::string_view mailbox, bool readonly,
-                                  std::optional<std::pair<std::uint32_t, std::uint64_t>> qresync,
-                                  resync* out, const prefetch* also) {
-  const char* verb = readonly ? "EXAMINE" : "SELECT";
-  command c(verb);
-  c.astring(mailbox);
-  // select-param = "QRESYNC" SP "(" uidvalidity SP mod-sequence-value ")"
-  if (qresync) {
-    c.begin_list().raw("QRESYNC").begin_list().number(qresync->first).number(qresync->second);
-    c.end_list().end_list();
-  }
-  const std::string what =
-      std::string(verb) + " " + std::string(mailbox) + (qresync ? " (QRESYNC)" : "");
+// What a SELECT (EXAMINE) and the FETCH behind it tell of one mailbox, from
+// their untagged replies: its numbers, what QRESYNC says changed, and the
+// prefetched bodies, each claimed once.
+struct session::select_replies {
   mailbox_info info;
-  // A failed SELECT leaves no mailbox selected (RFC 3501 §6.3.1).
-  selected_.clear();
+  resync* out = nullptr;
+  body_sink* sink = nullptr;
   fetch_items items;
-  std::vector<outgoing> cmds;
-  cmds.push_back(make(c, what));
-  std::optional<body_sink> sink;
   std::set<std::uint32_t> delivered;
-  auto claim = [&](std::uint32_t uid) { return delivered.insert(uid).second; };
-  if (also) {
-    cmds.push_back(body_fetch(also->uid_set, false));
-    sink.emplace(*also->consumer);
-  }
-  auto on_untagged = [&](const response& u) {
+
+  void take(session& s, const response& u) {
     if (u.keyword == "EXISTS" && u.has_number) {
       info.exists = to_u32(u.number);
       return;
@@ -433,7 +417,9 @@ mailbox_info session::select_with(std::string_view mailbox, bool readonly,
       if (!decode_fetch(u, items) || items.uid == 0)
         return;
       if (sink && items.body)
-        deliver_body(items, *sink, claim); // a prefetched body
+        s.deliver_body(items, *sink, [&](std::uint32_t uid) {
+          return delivered.insert(uid).second;
+        }); // a prefetched body
       else if (out && items.has_flags)
         out->changed.push_back({items.uid, items.flags, items.modseq});
       return;
@@ -460,16 +446,145 @@ mailbox_info session::select_with(std::string_view mailbox, bool readonly,
       info.highestmodseq = arg;
     else if (code == "NOMODSEQ")
       info.highestmodseq = 0;
-  };
+  }
+};
+
+command session::select_command(std::string_view mailbox, bool readonly,
+                                std::optional<std::pair<std::uint32_t, std::uint64_t>> qresync) {
+  command c(readonly ? "EXAMINE" : "SELECT");
+  c.astring(mailbox);
+  // select-param = "QRESYNC" SP "(" uidvalidity SP mod-sequence-value ")"
+  if (qresync) {
+    c.begin_list().raw("QRESYNC").begin_list().number(qresync->first).number(qresync->second);
+    c.end_list().end_list();
+  }
+  return c;
+}
+
+mailbox_info session::select_with(std::string_view mailbox, bool readonly,
+                                  std::optional<std::pair<std::uint32_t, std::uint64_t>> qresync,
+                                  resync* out, const prefetch* also) {
+  const std::string what = std::string(readonly ? "EXAMINE" : "SELECT") + " " + std::string(mailbox)
+                           + (qresync ? " (QRESYNC)" : "");
+  // A failed SELECT leaves no mailbox selected (RFC 3501 §6.3.1).
+  selected_.clear();
+  std::vector<outgoing> cmds;
+  cmds.push_back(make(select_command(mailbox, readonly, qresync), what));
+  std::optional<body_sink> sink;
+  select_replies got;
+  got.out = out;
+  if (also) {
+    cmds.push_back(body_fetch(also->uid_set, false));
+    sink.emplace(*also->consumer);
+    got.sink = &*sink;
+  }
+  const auto on_untagged = [&](const response& u) { got.take(*this, u); };
   std::vector<response> replies =
       sink ? run_streaming(cmds, *sink, on_untagged) : run(cmds, on_untagged);
   const response& r = replies.front();
   expect_ok(r, what);
   if (also && !fetch_succeeded(replies.back()))
     fail_reply(replies.back(), cmds.back().what);
-  info.read_only = readonly || code_of(r) == "READ-ONLY";
+  got.info.read_only = readonly || code_of(r) == "READ-ONLY";
   selected_ = mailbox;
-  return info;
+  return got.info;
+}
+
+void session::examine_many(const std::vector<examine_request>& requests,
+                           const std::function<void(std::size_t, examined&&)>& done) {
+  if (requests.empty())
+    return;
+  // Each mailbox's EXAMINE, then its FETCH, all in one stream. A SELECT
+  // waits for the commands before it and those after it wait for it (it
+  // changes the selected mailbox; RFC 3501 §5.5), so the replies come
+  // mailbox by mailbox: an untagged reply belongs to the mailbox of the
+  // oldest command still unanswered.
+  std::vector<outgoing> cmds;
+  std::vector<std::size_t> request_of; // per command
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const auto& q = requests[i];
+    cmds.push_back(make(select_command(q.mailbox, true, std::make_pair(q.uidvalidity, q.modseq)),
+                        "EXAMINE " + q.mailbox + " (QRESYNC)"));
+    request_of.push_back(i);
+    if (q.also) {
+      cmds.push_back(body_fetch(q.also->uid_set, false));
+      request_of.push_back(i);
+    }
+  }
+  // Bodies count only in the reply to a mailbox's FETCH, once its EXAMINE
+  // succeeded: any other literal (after a failed EXAMINE it would be
+  // another mailbox's) goes nowhere.
+  struct nowhere final : body_consumer {
+    void begin(std::uint64_t) override {}
+    void data(std::string_view) override {}
+    void end() override {}
+    void message(std::uint32_t, storage::flag_set, std::string) override {}
+  } drop;
+  body_sink dropped(drop);
+  std::optional<body_sink> bodies;
+  select_replies got;
+  examined result;
+  bool examine_ok = false;
+  const auto use_sink = [&](body_sink& s) {
+    got.sink = &s;
+    parser_.set_literal_sink(&s, 0);
+  };
+  const auto begin = [&] {
+    got = select_replies{};
+    result = examined{};
+    got.out = &result.changes;
+    examine_ok = false;
+    use_sink(dropped);
+  };
+  std::size_t expected = 0; // the next command to be answered
+  const auto on_answered = [&](std::size_t i, const response& r) {
+    if (i != expected)
+      throw imap_error(error_kind::protocol, "reply from " + peer() + " to " + cmds[i].what
+                                                 + " before the one to " + cmds[expected].what);
+    ++expected;
+    const std::size_t q = request_of[i];
+    const bool is_examine = i == 0 || request_of[i - 1] != q;
+    if (is_examine) {
+      examine_ok = r.status == "OK";
+      selected_ = examine_ok ? requests[q].mailbox : std::string();
+      if (!examine_ok)
+        result.error = r.status + " " + reply_text(r);
+      else if (requests[q].also) {
+        bodies.emplace(*requests[q].also->consumer);
+        use_sink(*bodies);
+      }
+    } else if (examine_ok && !fetch_succeeded(r)) {
+      result.error = r.status + " " + reply_text(r);
+    }
+    if (i + 1 < cmds.size() && request_of[i + 1] == q)
+      return; // its FETCH is next
+    got.sink->settle();
+    use_sink(dropped);
+    bodies.reset();
+    result.ok = examine_ok && result.error.empty();
+    result.info = got.info;
+    result.info.read_only = true;
+    std::sort(result.changes.changed.begin(), result.changes.changed.end(),
+              [](const message_flags& a, const message_flags& b) { return a.uid < b.uid; });
+    std::sort(result.changes.vanished.begin(), result.changes.vanished.end());
+    done(q, std::move(result));
+    begin();
+  };
+  // What went ahead is answered first: its untagged data would mix in.
+  settle();
+  selected_.clear();
+  begin();
+  try {
+    run_sent(
+        cmds, 0, [&](const response& u) { got.take(*this, u); }, on_answered);
+  } catch (...) {
+    parser_.set_literal_sink(nullptr);
+    dropped.settle();
+    if (bodies)
+      bodies->settle();
+    throw;
+  }
+  parser_.set_literal_sink(nullptr);
 }
 
 mailbox_info session::status(std::string_view mailbox) {

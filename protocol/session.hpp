@@ -162,6 +162,27 @@ public:
   mailbox_info select_qresync(std::string_view mailbox, bool readonly, std::uint32_t uidvalidity,
                               std::uint64_t modseq, resync& out, const prefetch* also = nullptr);
 
+  // EXAMINE with QRESYNC (as select_qresync) of many mailboxes, each with its
+  // prefetch, all pipelined: one round trip for them all instead of one
+  // each. done(i, ...) is called for requests[i] once its replies are in,
+  // in order; a refused EXAMINE or FETCH gives ok = false (and the error),
+  // and the others go on. Needs has_qresync(). Afterwards the last mailbox
+  // whose EXAMINE succeeded is selected (if it was the last one asked).
+  struct examine_request {
+    std::string mailbox;
+    std::uint32_t uidvalidity = 0;
+    std::uint64_t modseq = 0;
+    std::optional<prefetch> also;
+  };
+  struct examined {
+    bool ok = false;
+    mailbox_info info;
+    resync changes;
+    std::string error; // the server's refusal when !ok
+  };
+  void examine_many(const std::vector<examine_request>& requests,
+                    const std::function<void(std::size_t, examined&&)>& done);
+
   // STATUS (MESSAGES UIDNEXT UIDVALIDITY [HIGHESTMODSEQ]).
   mailbox_info status(std::string_view mailbox);
   // The same for many mailboxes, pipelined: no command waits for another's
@@ -225,7 +246,10 @@ private:
   struct outgoing;
   struct run_state;
   struct body_sink;
+  struct select_replies;
   using untagged_handler = std::function<void(const response&)>;
+  // Called as each command's tagged reply arrives, with its index.
+  using answered_handler = std::function<void(std::size_t, const response&)>;
 
   session(std::unique_ptr<transport> t, const connect_options& options);
 
@@ -246,7 +270,8 @@ private:
   std::vector<response> run(std::vector<outgoing>& cmds, const untagged_handler& on_untagged = {});
   // run() where the first `sent` commands went out already (store_flags_ahead).
   std::vector<response> run_sent(std::vector<outgoing>& cmds, std::size_t sent,
-                                 const untagged_handler& on_untagged);
+                                 const untagged_handler& on_untagged,
+                                 const answered_handler& on_answered = {});
   // run() with every literal streamed to sink, which is settled afterwards.
   std::vector<response> run_streaming(std::vector<outgoing>& cmds, body_sink& sink,
                                       const untagged_handler& on_untagged);
@@ -255,6 +280,8 @@ private:
                        const std::function<bool(std::uint32_t)>& claim, bool with_internaldate);
   // SELECT/EXAMINE, with QRESYNC (uidvalidity, modseq) when given; out
   // collects the changes QRESYNC reports.
+  static command select_command(std::string_view mailbox, bool readonly,
+                                std::optional<std::pair<std::uint32_t, std::uint64_t>> qresync);
   mailbox_info select_with(std::string_view mailbox, bool readonly,
                            std::optional<std::pair<std::uint32_t, std::uint64_t>> qresync,
                            resync* out, const prefetch* also = nullptr);

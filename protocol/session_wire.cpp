@@ -212,7 +212,8 @@ std::vector<response> session::run(std::vector<outgoing>& cmds,
 }
 
 std::vector<response> session::run_sent(std::vector<outgoing>& cmds, std::size_t sent,
-                                        const untagged_handler& on_untagged) {
+                                        const untagged_handler& on_untagged,
+                                        const answered_handler& on_answered) {
   check_usable();
   run_state st{cmds, {}, {}};
   st.replies.resize(cmds.size());
@@ -257,6 +258,8 @@ std::vector<response> session::run_sent(std::vector<outgoing>& cmds, std::size_t
         st.in_flight_bytes -= cmds[i].wire_bytes;
         ++st.answered;
         st.replies[i] = std::move(r);
+        if (on_answered)
+          on_answered(i, st.replies[i]);
         send_ready(st);
         break;
       }

@@ -34,9 +34,9 @@ std::string password_of(const std::string& user) {
 
 // Every user of the shared server: all added before the first login, since
 // Dovecot's passwd-file lookup rereads the file at most once a second.
-const char* const users[] = {"plain",  "login", "wrong",    "starttls", "untrusted",
-                             "imaps",  "mbox",  "msgs",     "bulk",     "size",
-                             "kicked", "utf8",  "prefetch", "multi",    "storeappend"};
+const char* const users[] = {"plain",    "login", "wrong",       "starttls",   "untrusted", "imaps",
+                             "mbox",     "msgs",  "bulk",        "size",       "kicked",    "utf8",
+                             "prefetch", "multi", "storeappend", "examinemany"};
 
 // One Dovecot with TLS (STARTTLS on port(), imaps on ssl_port()) for the
 // whole binary; each test case uses its own user, so tests stay independent.
@@ -912,6 +912,77 @@ TEST_CASE("SELECT with QRESYNC and the new bodies in one round trip", "[session]
   CHECK(bodies.bodies[3] == msgs[2]);
   CHECK(bodies.bodies[4] == msgs[3]);
   CHECK(bodies.flags[3] == flag_set(flag::seen));
+}
+
+TEST_CASE("EXAMINEs of many mailboxes in one round trip, each with its new bodies", "[session]") {
+  auto user = new_user("examinemany");
+  auto s = login(user);
+  s->create("A");
+  s->create("B");
+  // Two messages in each, then the state a sync would have recorded, then
+  // one new message in each and a flag on A's first.
+  std::map<std::string, mailbox_info> before;
+  std::map<std::string, std::string> added;
+  for (std::string box : {"A", "B"}) {
+    std::vector<append_request> two;
+    two.push_back(request_for(make_message(box + "1", "one\r\n")));
+    two.push_back(request_for(make_message(box + "2", "two\r\n")));
+    REQUIRE(s->append(box, std::move(two)).size() == 2);
+    before[box] = s->select(box, false);
+    added[box] = make_message(box + "3", "three in " + box + "\r\n");
+    std::vector<append_request> one;
+    one.push_back(request_for(added[box], flag::seen));
+    REQUIRE(s->append(box, std::move(one)).size() == 1);
+  }
+  s->select("A", false);
+  s->store_flags("1", flag::flagged, {});
+
+  trace_log log;
+  auto t = session::connect(options_for(user, &log));
+  collecting_consumer a_bodies, missing_bodies, b_bodies;
+  std::vector<session::examine_request> asked(3);
+  asked[0] = {"A", before["A"].uidvalidity, before["A"].highestmodseq,
+              session::prefetch{"3:*", &a_bodies}};
+  // A mailbox that is not there, between the two: only its part fails.
+  asked[1] = {"Missing", before["A"].uidvalidity, before["A"].highestmodseq,
+              session::prefetch{"1:*", &missing_bodies}};
+  asked[2] = {"B", before["B"].uidvalidity, before["B"].highestmodseq,
+              session::prefetch{"3:*", &b_bodies}};
+  std::vector<std::size_t> order;
+  std::map<std::size_t, session::examined> got;
+  t->examine_many(asked, [&](std::size_t i, session::examined&& e) {
+    order.push_back(i);
+    got[i] = std::move(e);
+  });
+  INFO(log.text());
+  CHECK(order == std::vector<std::size_t>{0, 1, 2});
+  // Every command went out before the first answer came.
+  const auto last_sent = log.find('>', "EXAMINE B (QRESYNC");
+  REQUIRE(last_sent != std::string::npos);
+  CHECK(last_sent < log.find('<', "OK [READ-ONLY]"));
+
+  CHECK(got[0].ok);
+  CHECK(got[0].info.uidnext == 4);
+  CHECK(got[0].info.exists == 3);
+  std::vector<std::uint32_t> changed;
+  for (const auto& c : got[0].changes.changed)
+    changed.push_back(c.uid);
+  CHECK(changed == std::vector<std::uint32_t>{1, 3});
+  REQUIRE(a_bodies.bodies.size() == 1);
+  CHECK(a_bodies.bodies[3] == added["A"]);
+  CHECK(a_bodies.flags[3] == flag_set(flag::seen));
+
+  CHECK_FALSE(got[1].ok);
+  CHECK(got[1].error.find("NO") == 0);
+  CHECK(missing_bodies.bodies.empty());
+
+  CHECK(got[2].ok);
+  CHECK(got[2].info.uidvalidity == before["B"].uidvalidity);
+  REQUIRE(b_bodies.bodies.size() == 1);
+  CHECK(b_bodies.bodies[3] == added["B"]);
+  CHECK(t->selected() == "B");
+  // The session goes on as usual.
+  CHECK(t->fetch_flags("1:*").size() == 3);
 }
 
 TEST_CASE("a message source writing the wrong size is an error, and the session is closed",
