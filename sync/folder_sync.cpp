@@ -1,6 +1,9 @@
 // The folder sync executor: snapshot, plan, then carry out each action durably.
 #include "sync/folder_sync.hpp"
 
+#include "sync/examined_folder.hpp"
+#include "sync/prefetched_bodies.hpp"
+
 #include "protocol/imap_error.hpp"
 #include "protocol/session.hpp"
 #include "storage/maildir_store.hpp"
@@ -114,53 +117,6 @@ private:
   std::vector<stored_message> stored_;
 };
 
-// Bodies fetched together with the SELECT, before there is a plan: staged in
-// tmp/ only. The plan says which to put in place (normally all of them:
-// they are new on the server and the Maildir is untouched); the others are
-// removed with this object.
-class prefetched_bodies final : public protocol::body_consumer {
-public:
-  explicit prefetched_bodies(storage::maildir_folder& folder) : folder_(folder) {}
-  ~prefetched_bodies() override {
-    for (const auto& [uid, m] : staged_)
-      ::unlink(m.message.tmp_path.c_str());
-  }
-  void begin(std::uint64_t size) override {
-    writer_.emplace(folder_.begin_message());
-    size_ = size;
-  }
-  void data(std::string_view chunk) override { writer_->write(chunk); }
-  void end() override {}
-  void message(std::uint32_t uid, storage::flag_set flags, std::string /*internaldate*/) override {
-    if (!writer_)
-      return;
-    staged_.insert_or_assign(uid, entry{writer_->stage(uid, flags), size_});
-    writer_.reset();
-  }
-  void discard() override { writer_.reset(); }
-
-  bool has(std::uint32_t uid) const { return staged_.count(uid) != 0; }
-  // The staged message of uid, taken out, with its size on the wire.
-  std::optional<std::pair<storage::staged_message, std::uint64_t>> take(std::uint32_t uid) {
-    auto it = staged_.find(uid);
-    if (it == staged_.end())
-      return std::nullopt;
-    auto out = std::make_pair(std::move(it->second.message), it->second.size);
-    staged_.erase(it);
-    return out;
-  }
-
-private:
-  struct entry {
-    storage::staged_message message;
-    std::uint64_t size = 0;
-  };
-  storage::maildir_folder& folder_;
-  std::optional<storage::message_writer> writer_;
-  std::uint64_t size_ = 0;
-  std::map<std::uint32_t, entry> staged_;
-};
-
 // Hashes fetched bodies, to find which candidate UID is a journaled upload.
 class hashing_consumer final : public protocol::body_consumer {
 public:
@@ -211,10 +167,10 @@ public:
              const status_write_fn& write_status, const folder_pair& pair,
              const folder_sync_options& opt, const std::atomic<bool>& stop,
              const progress_fn& progress, const committer_factory& make_committer,
-             const remote_done_fn& remote_done)
+             const remote_done_fn& remote_done, const examined_ahead* ahead)
       : acquire_(acquire), local_(local), status_(status), write_status_(write_status), pair_(pair),
         opt_(opt), stop_(stop), progress_(progress), make_committer_(make_committer),
-        remote_done_(remote_done) {}
+        remote_done_(remote_done), ahead_(ahead) {}
 
   folder_result run();
 
@@ -251,24 +207,16 @@ private:
     records_after_store_.clear();
     store_with_upload_.clear();
   }
-  // Where the SELECT's prefetch starts: after every UID the status holds.
-  // The recorded UIDNEXT is the SELECT's, from before the last run's
-  // uploads; the messages it put there itself are recorded and must not come
-  // back. One another client added below them meanwhile is not prefetched
-  // but still comes: QRESYNC reports it as new, and the plan downloads it.
+  // Where the SELECT's prefetch starts (see sync::first_unrecorded_uid).
   std::uint32_t first_unrecorded_uid(const storage::folder_meta& meta) const {
-    std::optional<std::uint32_t> last;
-    if (read_ahead_)
-      last = read_ahead_->status.empty() ? std::nullopt
-                                         : std::optional(read_ahead_->status.back().uid);
-    else
-      last = status_.last_uid(pair_.status_name);
-    if (last && *last == std::numeric_limits<std::uint32_t>::max())
-      return *last; // nothing can follow it
-    return last && *last >= meta.uidnext ? *last + 1 : meta.uidnext;
+    if (!read_ahead_)
+      return sync::first_unrecorded_uid(status_.last_uid(pair_.status_name), meta);
+    const auto& S = read_ahead_->status;
+    return sync::first_unrecorded_uid(S.empty() ? std::nullopt : std::optional(S.back().uid), meta);
   }
   // After EXAMINE: SELECT again, read-write, for STORE and EXPUNGE.
   void select_for_writing() {
+    reselect_ = false; // selected here in any case
     auto again = remote().select(pair_.remote_name, false);
     examined_ = false;
     if (again.uidvalidity != info_.uidvalidity)
@@ -306,9 +254,24 @@ private:
   protocol::session& remote() {
     if (released_)
       throw std::logic_error("folder '" + pair_.remote_name + "': session used after release");
-    if (!remote_)
+    if (!remote_) {
       remote_ = &acquire_();
+      if (reselect_)
+        select_again();
+    }
     return *remote_;
+  }
+  // The EXAMINE round that examined this folder went on to others (on this
+  // connection or another): the folder is selected again, as it was.
+  void select_again() {
+    reselect_ = false;
+    if (remote_->selected() == pair_.remote_name)
+      return; // the round's last folder, on the round's connection
+    const auto again = remote_->select(pair_.remote_name, opt_.plan.remote_readonly || examined_);
+    if (again.uidvalidity != info_.uidvalidity)
+      throw protocol::imap_error(protocol::error_kind::no,
+                                 "folder '" + pair_.remote_name
+                                     + "' changed its UIDVALIDITY during the sync; run again");
   }
   // Whether carrying out p needs the server: a STORE, an EXPUNGE, an APPEND,
   // or a body that did not come with the SELECT.
@@ -347,6 +310,10 @@ private:
   status_db::batch batch_;
   protocol::mailbox_info info_{};
   bool examined_ = false; // selected read-only, though the server is writable
+  const examined_ahead* ahead_ = nullptr;
+  // The round's folder object, which its prefetched bodies were written with.
+  std::unique_ptr<storage::maildir_folder> ahead_folder_;
+  bool reselect_ = false; // examined by the round: select again when the session is needed
   std::unique_ptr<prefetched_bodies> prefetched_; // new bodies fetched with the SELECT
   std::unique_ptr<streaming_download> early_;     // a first sync's, started with the SELECT
   struct read_ahead {
@@ -400,7 +367,28 @@ folder_result folder_run::run() {
   // a stat each for nothing.
   folder_->clean_tmp();
   std::optional<protocol::session::resync> resync;
-  if (remote().has_qresync() && meta && meta->highestmodseq != 0 && !readonly) {
+  // The folder's part of an EXAMINE round ahead, once in: what the QRESYNC
+  // EXAMINE below would have brought. Unless the Maildir changed since the
+  // round was planned: then the folder is selected as usual, and what was
+  // prefetched goes.
+  std::shared_ptr<examined_folder> part;
+  if (ahead_ && ahead_->valid()) {
+    try {
+      part = ahead_->get();
+    } catch (const std::future_error&) {
+    }
+    if (part && !(examined_ && meta && meta->highestmodseq != 0)) {
+      part->prefetched.reset(); // only this sync would have taken them
+      part.reset();
+    }
+  }
+  if (part) {
+    info_ = part->info;
+    resync = std::move(part->resync);
+    ahead_folder_ = std::move(part->folder);
+    prefetched_ = std::move(part->prefetched);
+    reselect_ = true;
+  } else if (remote().has_qresync() && meta && meta->highestmodseq != 0 && !readonly) {
     resync.emplace();
     // The messages STATUS showed arriving since the last sync come in the
     // same round trip as the SELECT. Only while the Maildir is untouched
@@ -428,10 +416,6 @@ folder_result folder_run::run() {
     }
     info_ = remote().select_qresync(pair_.remote_name, readonly || examined_, meta->uidvalidity,
                                     meta->highestmodseq, *resync, also ? &*also : nullptr);
-    if (info_.uidvalidity != meta->uidvalidity)
-      prefetched_.reset(); // another numbering: those bodies are not what they seemed
-    if (info_.uidvalidity != meta->uidvalidity || !resync->complete)
-      resync.reset();
   } else if (start_first_sync(meta)) {
     // Everything on the server comes down: its bodies right behind the
     // SELECT, in the same round trip. Read-only, as nothing goes up: a
@@ -442,6 +426,12 @@ folder_result folder_run::run() {
     info_ = remote().select(pair_.remote_name, true, &all);
   } else {
     info_ = remote().select(pair_.remote_name, readonly || examined_);
+  }
+  if (resync) {
+    if (info_.uidvalidity != meta->uidvalidity)
+      prefetched_.reset(); // another numbering: those bodies are not what they seemed
+    if (info_.uidvalidity != meta->uidvalidity || !resync->complete)
+      resync.reset();
   }
   const bool remote_unchanged = remote_matches(
       meta, {info_.uidvalidity, info_.uidnext, info_.exists, info_.highestmodseq}, readonly);
@@ -1027,9 +1017,9 @@ folder_result sync_folder(const acquire_fn& acquire, storage::maildir_store& loc
                           const status_write_fn& write_status, const folder_sync_options& opt,
                           const std::atomic<bool>& stop, const progress_fn& progress,
                           const committer_factory& make_committer,
-                          const remote_done_fn& remote_done) {
+                          const remote_done_fn& remote_done, const examined_ahead* ahead) {
   folder_run run(acquire, local, status, write_status, pair, opt, stop, progress, make_committer,
-                 remote_done);
+                 remote_done, ahead);
   try {
     return run.run();
   } catch (const protocol::imap_error& e) {
@@ -1053,6 +1043,25 @@ bool remote_unchanged(const storage::status_db& status, const std::string& statu
   return remote_matches(status.get_meta(status_name), snapshot, remote_readonly);
 }
 
+std::uint32_t first_unrecorded_uid(std::optional<std::uint32_t> last_recorded,
+                                   const storage::folder_meta& meta) {
+  // The recorded UIDNEXT is the SELECT's, from before the last run's
+  // uploads; the messages it put there itself are recorded and must not come
+  // back. One another client added below them meanwhile is not prefetched
+  // but still comes: QRESYNC reports it as new, and the plan downloads it.
+  if (last_recorded && *last_recorded == std::numeric_limits<std::uint32_t>::max())
+    return *last_recorded; // nothing can follow it
+  return last_recorded && *last_recorded >= meta.uidnext ? *last_recorded + 1 : meta.uidnext;
+}
+
+bool local_unchanged(const storage::maildir_store& local, const folder_pair& pair,
+                     const std::optional<storage::folder_meta>& meta) {
+  // Two stat calls, without opening the folder (which would compute its
+  // FMD5: OpenSSL's first digest loads its configuration, ~1 ms).
+  return local_stamp_matches(storage::maildir_folder::stamp_at(local.folder_path(pair.local_name)),
+                             meta);
+}
+
 bool folder_unchanged(const storage::maildir_store& local, const storage::status_db& status,
                       const folder_pair& pair, bool remote_readonly) {
   if (!pair.remote_status || !local.has_folder(pair.local_name))
@@ -1060,10 +1069,7 @@ bool folder_unchanged(const storage::maildir_store& local, const storage::status
   const auto meta = status.get_meta(pair.status_name);
   if (!remote_matches(meta, *pair.remote_status, remote_readonly))
     return false;
-  // Two stat calls, without opening the folder (which would compute its
-  // FMD5: OpenSSL's first digest loads its configuration, ~1 ms).
-  return local_stamp_matches(storage::maildir_folder::stamp_at(local.folder_path(pair.local_name)),
-                             meta);
+  return local_unchanged(local, pair, meta);
 }
 
 std::vector<stored_message> commit_batch(storage::maildir_folder& folder,

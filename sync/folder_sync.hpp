@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -79,10 +80,18 @@ using status_write_fn = std::function<void(storage::status_db::batch&)>;
 // status read and two stat calls, and needs no connection.
 bool folder_unchanged(const storage::maildir_store& local, const storage::status_db& status,
                       const folder_pair& pair, bool remote_readonly);
+// The Maildir's half of that: its new/ and cur/ still carry the stamps the
+// folder's last sync sealed (two stat calls).
+bool local_unchanged(const storage::maildir_store& local, const folder_pair& pair,
+                     const std::optional<storage::folder_meta>& meta);
 // The server's half of that: STATUS's snapshot matches what the status
 // recorded for the folder.
 bool remote_unchanged(const storage::status_db& status, const std::string& status_name,
                       const remote_snapshot& snapshot, bool remote_readonly);
+// Where a prefetch of the folder's new messages starts: after every UID the
+// status holds (last_recorded, the highest), or at the recorded UIDNEXT.
+std::uint32_t first_unrecorded_uid(std::optional<std::uint32_t> last_recorded,
+                                   const storage::folder_meta& meta);
 
 // A message now stored on both sides, as a download recorded it.
 struct stored_message {
@@ -120,6 +129,12 @@ std::unique_ptr<stage_committer> make_inline_committer(storage::maildir_folder& 
                                                        std::string status_name,
                                                        status_write_fn write_status);
 
+// A folder's part of the EXAMINE round ahead of the syncs (examine_ahead.hpp).
+// Null when the folder's EXAMINE failed or the round broke off: its sync then asks the
+// server itself.
+struct examined_folder;
+using examined_ahead = std::shared_future<std::shared_ptr<examined_folder>>;
+
 // Called once a folder's sync needs its session no more (the rest is Maildir
 // and status work), at most once.
 using remote_done_fn = std::function<void()>;
@@ -140,11 +155,14 @@ folder_result sync_folder(protocol::session& remote, storage::maildir_store& loc
                           const committer_factory& make_committer = {},
                           const remote_done_fn& remote_done = {});
 // The same with the session acquired when first needed (see acquire_fn).
+// With ahead, the folder's EXAMINE comes from that round, waited for once
+// this side is read; the session, when needed after all, is then selected
+// on the folder again.
 folder_result sync_folder(const acquire_fn& acquire, storage::maildir_store& local,
                           storage::status_db& status, const folder_pair& pair,
                           const status_write_fn& write_status, const folder_sync_options& opt,
                           const std::atomic<bool>& stop, const progress_fn& progress,
                           const committer_factory& make_committer,
-                          const remote_done_fn& remote_done);
+                          const remote_done_fn& remote_done, const examined_ahead* ahead = nullptr);
 
 } // namespace oimap::sync

@@ -2,9 +2,7 @@
 #include "sync/folder_sync.hpp"
 
 #include "protocol/session.hpp"
-#include "storage/maildir_store.hpp"
-#include "storage/status_db.hpp"
-#include "support/dovecot_fixture.hpp"
+#include "support/inbox_sync.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -17,108 +15,10 @@
 #include <vector>
 
 using namespace oimap;
+using oimap::test::files_in;
+using oimap::test::inbox_sync;
+using oimap::test::message;
 namespace fs = std::filesystem;
-
-namespace {
-
-std::string message(const std::string& id) {
-  return "From: a@example.org\r\nSubject: " + id + "\r\nMessage-ID: <" + id
-         + "@example.org>\r\n\r\nbody of " + id + "\r\n";
-}
-
-std::size_t files_in(const fs::path& dir) {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir))
-    ++n;
-  return n;
-}
-
-// One user's INBOX on a private Dovecot, a Maildir and a status database.
-struct inbox_sync {
-  test::private_dovecot server;
-  test::temp_dir dir{"oimap-folder-sync"};
-  storage::maildir_store local{dir.path() / "Mail", '.'};
-  std::unique_ptr<storage::status_db> status =
-      storage::status_db::open(dir.path() / "state", false);
-  sync::folder_pair pair{"INBOX", "INBOX", "INBOX", std::nullopt};
-  sync::folder_sync_options options;
-  std::atomic<bool> stop{false};
-  std::unique_ptr<protocol::session> session;
-  std::vector<std::string> commands; // what the session sent, in order
-  std::vector<std::string> wire;     // sent ("> ...") and received ("< ..."), in order
-
-  inbox_sync() {
-    server.add_user("alice", "pw");
-    local.create_folder("INBOX");
-    protocol::connect_options o;
-    o.host = "127.0.0.1";
-    o.port = server.port();
-    o.user = "alice";
-    o.password = "pw";
-    o.trace = [this](char dir, std::string_view line) {
-      if (dir == '>')
-        commands.emplace_back(line);
-      wire.push_back(std::string(1, dir) + " " + std::string(line));
-    };
-    session = protocol::session::connect(o);
-  }
-  std::unique_ptr<test::imap_dialogue> client() {
-    auto d = std::make_unique<test::imap_dialogue>(server.port());
-    d->login("alice", "pw");
-    return d;
-  }
-  // Messages put in INBOX by another client, as a delivery would.
-  void deliver(std::initializer_list<const char*> ids) {
-    auto c = client();
-    for (const char* id : ids)
-      REQUIRE(c->append("INBOX", message(id)).ok());
-  }
-  fs::path maildir() const { return local.folder_path("INBOX"); }
-  // The message synced as uid 1 gets \Flagged here (its only flag).
-  void flag_first_here() {
-    fs::path file;
-    for (const char* sub : {"cur", "new"})
-      for (const auto& e : fs::directory_iterator(maildir() / sub))
-        if (e.path().filename().string().find(",U=1") != std::string::npos)
-          file = e.path();
-    REQUIRE_FALSE(file.empty());
-    const std::string name = file.filename().string();
-    fs::rename(file, maildir() / "cur" / (name.substr(0, name.find(":2,")) + ":2,F"));
-  }
-  // Index of the first line on the wire from `from` on containing what; npos if none.
-  std::size_t on_wire(std::string_view what, std::size_t from = 0) const {
-    for (std::size_t i = from; i < wire.size(); ++i)
-      if (wire[i].find(what) != std::string::npos)
-        return i;
-    return std::string::npos;
-  }
-  // One message synced down, then one new here to go up (status taken).
-  void synced_then_local_mail() {
-    deliver({"m1"});
-    take_status();
-    REQUIRE(run().outcome == sync::folder_outcome::ok);
-    std::ofstream(maildir() / "new" / "1700000000.M1P1.host") << "Subject: up\n\nlocal mail\n";
-    take_status();
-  }
-  // As the account's STATUS round does before the folder's sync (NOOP first:
-  // the session still has the folder selected from the last run).
-  void take_status() {
-    session->noop();
-    const auto st = session->status("INBOX");
-    pair.remote_status =
-        sync::remote_snapshot{st.uidvalidity, st.uidnext, st.exists, st.highestmodseq};
-  }
-  sync::folder_result run_acquiring(const sync::acquire_fn& acquire) {
-    const sync::status_write_fn write = [&](storage::status_db::batch& b) { status->write(b); };
-    return sync::sync_folder(acquire, local, *status, pair, write, options, stop, {}, {}, {});
-  }
-  sync::folder_result run(const sync::remote_done_fn& done = {}) {
-    const sync::status_write_fn write = [&](storage::status_db::batch& b) { status->write(b); };
-    return sync::sync_folder(*session, local, *status, pair, write, options, stop, {}, {}, done);
-  }
-};
-
-} // namespace
 
 TEST_CASE("only new mail and flags from the server: the session is handed back before the "
           "Maildir is written",
