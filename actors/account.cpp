@@ -10,6 +10,7 @@
 #include "storage/maildir_store.hpp"
 #include "storage/md5.hpp"
 #include "storage/storage_error.hpp"
+#include "sync/examine_ahead.hpp"
 #include "sync/folder_sync.hpp"
 #include "sync/folder_tree.hpp"
 #include "ui/renderer.hpp"
@@ -40,6 +41,10 @@ struct account_setup {
   bool server_on_this_host = false; // it shares our CPUs
   // remote name -> tag of the connection that asked its STATUS
   std::map<std::string, std::uintptr_t> status_by;
+  // The folders whose EXAMINEs go in one round on the setup's connection,
+  // which the setup runs once it has answered; their syncers wait for their
+  // part (see sync::examine_ahead).
+  std::shared_ptr<sync::examine_ahead> ahead;
 };
 
 namespace {
@@ -49,6 +54,21 @@ const config::account_settings& account_of(const run_context& ctx, const std::st
     if (a.name == name)
       return a;
   throw std::logic_error("unknown account " + name);
+}
+
+// How the account's folders sync, from its repositories' options.
+sync::folder_sync_options folder_options(const config::settings& settings,
+                                         const config::account_settings& account) {
+  const auto& remote = settings.remote(account);
+  const auto& local = settings.local(account);
+  sync::folder_sync_options o;
+  o.plan.remote_sync_deletes = remote.sync_deletes;
+  o.plan.local_sync_deletes = local.sync_deletes;
+  o.plan.remote_readonly = remote.readonly;
+  o.plan.local_readonly = local.readonly;
+  o.expunge = remote.imap() ? remote.imap()->expunge : true;
+  o.plan.expunge = o.expunge;
+  return o;
 }
 
 ui::ui_event event(ui::ui_event::kind k, const std::string& account, std::string text = {}) {
@@ -115,6 +135,10 @@ bool burst_shown(const status_sharing& sharing, const std::vector<protocol::stat
 
 // A login this quick is one to a server nearby, not through a tunnel.
 constexpr auto quick_login = std::chrono::milliseconds(30);
+
+// The EXAMINE round ahead of the syncers (sync::examine_ahead) brings at
+// most this many new messages, as one connection does for a light account.
+constexpr std::uint32_t max_examined_ahead = 256;
 
 // A second logged-in connection for the setup, or none if it cannot be had
 // (the first one reports what is wrong with the server, if anything).
@@ -233,8 +257,11 @@ bool one_connection_enough(const std::vector<sync::folder_pair>& pairs,
   return server_on_this_host && login_time < quick_login && pairs.size() <= 16 && arriving <= 256;
 }
 
-// Blocking part of the setup, run on the setup actor's own thread.
-account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int accounts_at_once) {
+// Blocking part of the setup, run on the setup actor's own thread. When
+// folders go in an EXAMINE round (account_setup::ahead), the connection
+// that runs it is left in ahead_lease instead of going back to the pool.
+account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int accounts_at_once,
+                          std::optional<session_lease>& ahead_lease) {
   auto out = std::make_shared<account_setup>();
   const auto& ctx = *proto.ctx;
   const auto& account = account_of(ctx, proto.account);
@@ -469,6 +496,21 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
         interleave_by_connection(out->pairs, out->status_by);
         out->light = one_connection_enough(out->pairs, *out->status,
                                            lease.session->server_on_this_host(), login_time);
+        // Folders with a little new on the server only: their EXAMINEs go
+        // out together, on this connection, as soon as the setup has
+        // answered. When it is the only one (light), and when the server is
+        // far away (or behind a tunnel) and each round trip counts. 10
+        // folders with 5 new messages and 5 flag changes each (bench/run
+        // small, c): 0.037 s before, 0.035 s over loopback (Dovecot serves
+        // each EXAMINE in ~1 ms); 0.245 s before, 0.125 s 20 ms away.
+        const bool far = !out->server_on_this_host || login_time >= quick_login;
+        if (lease.session->has_qresync() && (out->light || far)) {
+          auto ahead = std::make_shared<sync::examine_ahead>(out->local, *out->status, out->pairs,
+                                                             folder_options(settings, account),
+                                                             max_examined_ahead);
+          if (!ahead->empty())
+            out->ahead = std::move(ahead);
+        }
       }
       if (!out->status)
         out->status = status_opening.get();
@@ -476,7 +518,10 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
       checkin(proto.pool, session_lease{});
       throw;
     }
-    checkin(proto.pool, std::move(lease));
+    if (out->ahead)
+      ahead_lease = std::move(lease);
+    else
+      checkin(proto.pool, std::move(lease));
   } catch (const std::exception& e) {
     out->error = e.what();
     if (out->status) {
@@ -516,7 +561,6 @@ folder_job job_for(account_pointer self, sync::folder_pair pair) {
   const auto& settings = *st.ctx->settings;
   const auto& account = account_of(*st.ctx, st.name);
   const auto& remote = settings.remote(account);
-  const auto& local = settings.local(account);
   folder_job job;
   job.ctx = st.ctx;
   job.account = st.name;
@@ -530,13 +574,10 @@ folder_job job_for(account_pointer self, sync::folder_pair pair) {
     if (auto it = st.setup->status_by.find(pair.remote_name); it != st.setup->status_by.end())
       job.prefer_session = it->second;
   }
+  if (st.setup && st.setup->ahead)
+    job.ahead = st.setup->ahead->future(pair.remote_name);
   job.pair = std::move(pair);
-  job.options.plan.remote_sync_deletes = remote.sync_deletes;
-  job.options.plan.local_sync_deletes = local.sync_deletes;
-  job.options.plan.remote_readonly = remote.readonly;
-  job.options.plan.local_readonly = local.readonly;
-  job.options.expunge = remote.imap() ? remote.imap()->expunge : true;
-  job.options.plan.expunge = job.options.expunge;
+  job.options = folder_options(settings, account);
   return job;
 }
 
@@ -660,6 +701,19 @@ void limit_pool(account_pointer self) {
   self->send(st.pool, limit_atom::value, connection_cap(st, maxconnections_of(st)));
 }
 
+// Runs the setup's EXAMINE round on its connection, then hands that to the
+// pool; a connection that failed goes as a permit (the syncers whose
+// folders it did not reach ask the server themselves).
+void examine_ahead(sync::examine_ahead& ahead, session_lease lease,
+                   const connection_pool_actor& pool) {
+  try {
+    ahead.run(*lease.session);
+  } catch (const std::exception&) {
+    lease.session.reset();
+  }
+  checkin(pool, std::move(lease));
+}
+
 void launch_more(account_pointer self) {
   auto& st = self->state;
   const int cap = connection_cap(st, maxconnections_of(st));
@@ -732,10 +786,20 @@ account_actor::behavior_type account_behavior(account_pointer self, run_context_
             [proto, at_once = st.accounts_at_once](
                 account_setup_actor::pointer me) -> account_setup_actor::behavior_type {
               return {
-                  [me, proto, at_once](run_atom) {
-                    auto r = prepare(me->system(), proto, at_once);
+                  [me, proto, at_once](run_atom) -> caf::result<account_setup_ptr> {
+                    std::optional<session_lease> ahead_lease;
+                    auto r = prepare(me->system(), proto, at_once, ahead_lease);
+                    if (!ahead_lease) {
+                      me->quit();
+                      return r;
+                    }
+                    // The account starts the syncers while this thread sends
+                    // the EXAMINEs they wait for.
+                    auto rp = me->make_response_promise<account_setup_ptr>();
+                    rp.deliver(r);
+                    examine_ahead(*r->ahead, std::move(*ahead_lease), proto.pool);
                     me->quit();
-                    return r;
+                    return rp;
                   },
               };
             });

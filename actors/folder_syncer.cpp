@@ -107,8 +107,9 @@ folder_report run_job(caf::actor_system& sys, const folder_job& job) {
     checkin(job.pool, std::move(lease));
   };
   try {
-    report.result = sync::sync_folder(acquire, *job.local, *job.status, job.pair, write_status,
-                                      job.options, *job.ctx->stop, progress, copiers, give_back);
+    report.result =
+        sync::sync_folder(acquire, *job.local, *job.status, job.pair, write_status, job.options,
+                          *job.ctx->stop, progress, copiers, give_back, &job.ahead);
   } catch (const protocol::imap_error& e) {
     lease.session.reset(); // unusable after a lost connection or protocol error
     fail(e.what());

@@ -1270,6 +1270,38 @@ TEST_CASE("few folders: the listing brings their STATUS (LIST-STATUS)", "[integr
     require_same(env, e.path().filename().string());
 }
 
+TEST_CASE("folders with a little new mail on the server are examined together, on the one "
+          "connection",
+          "[integration]") {
+  sync_env env;
+  env.write_config("maxconnections = 3\n");
+  env.server().fill("alice", "folders=5,messages=3,seed=5");
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  std::vector<std::string> changed;
+  for (const auto& e : fs::directory_iterator(env.local_root())) {
+    const std::string name = e.path().filename().string();
+    if (changed.size() == 3)
+      break;
+    REQUIRE(env.imap().append(name, make_message("new-in-" + name, "n\r\n")).ok());
+    changed.push_back(name);
+  }
+  env.close_imap();
+  auto r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.err.substr(0, 6000));
+  REQUIRE(r.exit_code == 0);
+  CHECK(occurrences(r.err, "AUTHENTICATE PLAIN") == 1);
+  // Every changed folder's EXAMINE went out before the first was answered,
+  // and none was selected again afterwards.
+  const auto first_answer = r.err.find("Examine completed");
+  REQUIRE(first_answer != std::string::npos);
+  for (const auto& name : changed)
+    CHECK(r.err.find(" EXAMINE " + name + " (QRESYNC") < first_answer);
+  CHECK(occurrences(r.err, " EXAMINE ") == changed.size());
+  CHECK(occurrences(r.err, " SELECT ") == 0);
+  for (const auto& e : fs::directory_iterator(env.local_root()))
+    require_same(env, e.path().filename().string());
+}
+
 TEST_CASE("expunge = no: a local deletion only flags Deleted, and stays done", "[integration]") {
   sync_env env;
   env.write_config("expunge = no\n");
