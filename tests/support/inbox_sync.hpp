@@ -34,6 +34,11 @@ inline std::size_t files_in(const fs::path& dir) {
   return n;
 }
 
+// Messages in a Maildir folder (cur/ and new/).
+inline std::size_t messages_in(const fs::path& folder) {
+  return files_in(folder / "cur") + files_in(folder / "new");
+}
+
 // One user's INBOX on a private Dovecot, a Maildir and a status database.
 struct inbox_sync {
   private_dovecot server;
@@ -74,6 +79,12 @@ struct inbox_sync {
     for (const char* id : ids)
       REQUIRE(c->append("INBOX", message(id)).ok());
   }
+  // Messages delivered, then synced down (the status taken first).
+  void synced(std::initializer_list<const char*> ids) {
+    deliver(ids);
+    take_status();
+    REQUIRE(run().outcome == sync::folder_outcome::ok);
+  }
   fs::path maildir() const { return local.folder_path("INBOX"); }
   // The message synced as uid 1 gets \Flagged here (its only flag).
   void flag_first_here() {
@@ -95,9 +106,7 @@ struct inbox_sync {
   }
   // One message synced down, then one new here to go up (status taken).
   void synced_then_local_mail() {
-    deliver({"m1"});
-    take_status();
-    REQUIRE(run().outcome == sync::folder_outcome::ok);
+    synced({"m1"});
     std::ofstream(maildir() / "new" / "1700000000.M1P1.host") << "Subject: up\n\nlocal mail\n";
     take_status();
   }

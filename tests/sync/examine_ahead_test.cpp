@@ -18,6 +18,7 @@ using namespace oimap;
 using oimap::test::files_in;
 using oimap::test::inbox_sync;
 using oimap::test::message;
+using oimap::test::messages_in;
 namespace fs = std::filesystem;
 
 namespace {
@@ -39,10 +40,6 @@ sync::folder_pair synced_work_folder(inbox_sync& t) {
   return work;
 }
 
-std::size_t messages_in(const fs::path& folder) {
-  return files_in(folder / "cur") + files_in(folder / "new");
-}
-
 // A session acquire that must not be called: the folder needs no server.
 sync::acquire_fn no_session(int& calls, protocol::session& s) {
   return [&calls, &s]() -> protocol::session& {
@@ -57,9 +54,7 @@ TEST_CASE("folders changed on the server only are examined together, and sync fr
           "without a connection",
           "[sync]") {
   inbox_sync t;
-  t.deliver({"m1"});
-  t.take_status();
-  REQUIRE(t.run().outcome == sync::folder_outcome::ok);
+  t.synced({"m1"});
   auto work = synced_work_folder(t);
   {
     auto c = t.client();
@@ -107,9 +102,7 @@ TEST_CASE("folders changed on the server only are examined together, and sync fr
 
 TEST_CASE("only folders with a few new messages on the server and none here go ahead", "[sync]") {
   inbox_sync t;
-  t.deliver({"m1"});
-  t.take_status();
-  REQUIRE(t.run().outcome == sync::folder_outcome::ok);
+  t.synced({"m1"});
   auto work = synced_work_folder(t);
   t.deliver({"m2", "m3"});
   {
@@ -160,9 +153,7 @@ TEST_CASE("only folders with a few new messages on the server and none here go a
 
 TEST_CASE("a folder examined ahead selects itself again when its plan needs the server", "[sync]") {
   inbox_sync t;
-  t.deliver({"m1"});
-  t.take_status();
-  REQUIRE(t.run().outcome == sync::folder_outcome::ok);
+  t.synced({"m1"});
   // STATUS shows a flag change only; a message arrives after it, so the
   // round fetches no body and the plan must download it.
   {
@@ -209,9 +200,7 @@ TEST_CASE("a folder changed here after its EXAMINE went ahead syncs as usual, an
           "prefetched for it goes",
           "[sync]") {
   inbox_sync t;
-  t.deliver({"m1"});
-  t.take_status();
-  REQUIRE(t.run().outcome == sync::folder_outcome::ok);
+  t.synced({"m1"});
   t.deliver({"m2"});
   t.take_status();
   sync::examine_ahead ahead(store_of(t), *t.status, {t.pair}, t.options, 256);
@@ -236,9 +225,7 @@ TEST_CASE("a folder changed here after its EXAMINE went ahead syncs as usual, an
 
 TEST_CASE("a folder whose EXAMINE the server refuses is left to its own sync", "[sync]") {
   inbox_sync t;
-  t.deliver({"m1"});
-  t.take_status();
-  REQUIRE(t.run().outcome == sync::folder_outcome::ok);
+  t.synced({"m1"});
   auto work = synced_work_folder(t);
   t.deliver({"m2"});
   {

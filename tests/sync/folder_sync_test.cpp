@@ -18,16 +18,15 @@ using namespace oimap;
 using oimap::test::files_in;
 using oimap::test::inbox_sync;
 using oimap::test::message;
+using oimap::test::messages_in;
 namespace fs = std::filesystem;
 
 TEST_CASE("only new mail and flags from the server: the session is handed back before the "
           "Maildir is written",
           "[sync]") {
   inbox_sync t;
-  t.deliver({"m1", "m2", "m3"});
-  t.take_status();
-  REQUIRE(t.run().outcome == sync::folder_outcome::ok);
-  REQUIRE(files_in(t.maildir() / "cur") + files_in(t.maildir() / "new") == 3);
+  t.synced({"m1", "m2", "m3"});
+  REQUIRE(messages_in(t.maildir()) == 3);
 
   {
     auto c = t.client();
@@ -41,7 +40,7 @@ TEST_CASE("only new mail and flags from the server: the session is handed back b
   std::size_t placed_at_release = 0;
   const auto result = t.run([&] {
     ++calls;
-    placed_at_release = files_in(t.maildir() / "cur") + files_in(t.maildir() / "new");
+    placed_at_release = messages_in(t.maildir());
     // The session is the caller's again: closing it must not matter to the folder.
     t.session->logout();
   });
@@ -51,7 +50,7 @@ TEST_CASE("only new mail and flags from the server: the session is handed back b
   CHECK(placed_at_release == 3); // the two new bodies were still in tmp/
   CHECK(result.counts.downloaded == 2);
   CHECK(result.counts.flags_local == 1);
-  CHECK(files_in(t.maildir() / "cur") + files_in(t.maildir() / "new") == 5);
+  CHECK(messages_in(t.maildir()) == 5);
   CHECK(files_in(t.maildir() / "tmp") == 0);
   std::size_t flagged = 0; // unseen, so in new/ (as OfflineIMAP keeps it)
   for (const char* sub : {"cur", "new"})
@@ -79,9 +78,7 @@ TEST_CASE("a folder reads its own side before it asks for a connection, and lose
           "arrives meanwhile",
           "[sync]") {
   inbox_sync t;
-  t.deliver({"m1", "m2"});
-  t.take_status();
-  REQUIRE(t.run().outcome == sync::folder_outcome::ok);
+  t.synced({"m1", "m2"});
 
   t.deliver({"m3"});
   std::ofstream(t.maildir() / "new" / "1700000000.M1P1.host") << "Subject: a\n\nfirst\n";
@@ -152,7 +149,7 @@ TEST_CASE("the run after an upload does not fetch back what was uploaded", "[syn
   for (const auto& c : t.commands)
     prefetches += c.find("UID FETCH 3:* (UID FLAGS BODY.PEEK[])") != std::string::npos;
   CHECK(prefetches == 1);
-  CHECK(files_in(t.maildir() / "cur") + files_in(t.maildir() / "new") == 3);
+  CHECK(messages_in(t.maildir()) == 3);
 }
 
 TEST_CASE("mail another client adds while a run uploads comes down with the next run", "[sync]") {
@@ -178,7 +175,7 @@ TEST_CASE("mail another client adds while a run uploads comes down with the next
   const auto next = t.run();
   CHECK(next.outcome == sync::folder_outcome::ok);
   CHECK(next.counts.downloaded == 1);
-  CHECK(files_in(t.maildir() / "cur") + files_in(t.maildir() / "new") == 3);
+  CHECK(messages_in(t.maildir()) == 3);
   CHECK(t.session->status("INBOX").exists == 3);
 }
 
@@ -256,7 +253,7 @@ TEST_CASE("a folder without a STATUS fetches what arrived, up to a batch, with i
     REQUIRE(fetches.size() == 1);
     CHECK(fetches[0].find("UID FETCH 2:513 (UID FLAGS BODY.PEEK[])") != std::string::npos);
   }
-  CHECK(files_in(t.maildir() / "cur") + files_in(t.maildir() / "new") == 2);
+  CHECK(messages_in(t.maildir()) == 2);
 
   // Nothing new: the range that ends brings nothing ("3:*" would bring the
   // last message), and nothing else is fetched.
@@ -271,7 +268,7 @@ TEST_CASE("a folder without a STATUS fetches what arrived, up to a batch, with i
     REQUIRE(fetches.size() == 1);
     CHECK(fetches[0].find("UID FETCH 3:514 (UID FLAGS BODY.PEEK[])") != std::string::npos);
   }
-  CHECK(files_in(t.maildir() / "cur") + files_in(t.maildir() / "new") == 2);
+  CHECK(messages_in(t.maildir()) == 2);
   CHECK(files_in(t.maildir() / "tmp") == 0);
 }
 
@@ -309,7 +306,7 @@ TEST_CASE("flag changes sent ahead are answered before a download that follows t
   INFO(fetched.text());
   REQUIRE(fetched.lines_with("FETCH").size() == 1);
   CHECK(fetched.lines_with("FETCH")[0].find("\\Flagged") != std::string::npos);
-  CHECK(files_in(t.maildir() / "cur") + files_in(t.maildir() / "new") == 3);
+  CHECK(messages_in(t.maildir()) == 3);
 
   t.take_status();
   t.commands.clear();
