@@ -7,6 +7,14 @@
 
 namespace oimap::sync {
 
+namespace {
+// Each folder's part keeps its Maildir's directories open (three
+// descriptors) until its sync takes it: a far server with thousands of
+// re-flagged folders must not run the process out of descriptors. The
+// others EXAMINE as usual.
+constexpr std::size_t max_folders = 32;
+} // namespace
+
 examine_ahead::examine_ahead(std::shared_ptr<storage::maildir_store> local,
                              const storage::status_db& status,
                              const std::vector<folder_pair>& pairs, const folder_sync_options& opt,
@@ -19,6 +27,8 @@ examine_ahead::examine_ahead(std::shared_ptr<storage::maildir_store> local,
   std::uint64_t total_new = 0;
   folders_.reserve(pairs.size());
   for (const auto& p : pairs) {
+    if (folders_.size() == max_folders)
+      break;
     const auto meta = status.get_meta(p.status_name);
     if (!meta || meta->highestmodseq == 0 || !p.remote_status
         || p.remote_status->uidvalidity != meta->uidvalidity || !local_->has_folder(p.local_name))

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -56,17 +57,22 @@ struct inbox_sync {
   inbox_sync() {
     server.add_user("alice", "pw");
     local.create_folder("INBOX");
+    session = connect([this](char dir, std::string_view line) {
+      if (dir == '>')
+        commands.emplace_back(line);
+      wire.push_back(std::string(1, dir) + " " + std::string(line));
+    });
+  }
+  // A session of alice's own, its lines to trace if given.
+  std::unique_ptr<protocol::session>
+  connect(std::function<void(char, std::string_view)> trace = {}) {
     protocol::connect_options o;
     o.host = "127.0.0.1";
     o.port = server.port();
     o.user = "alice";
     o.password = "pw";
-    o.trace = [this](char dir, std::string_view line) {
-      if (dir == '>')
-        commands.emplace_back(line);
-      wire.push_back(std::string(1, dir) + " " + std::string(line));
-    };
-    session = protocol::session::connect(o);
+    o.trace = std::move(trace);
+    return protocol::session::connect(o);
   }
   std::unique_ptr<imap_dialogue> client() {
     auto d = std::make_unique<imap_dialogue>(server.port());

@@ -2,12 +2,14 @@
 // it, and how each folder's sync takes its part.
 #include "sync/examine_ahead.hpp"
 
+#include "protocol/imap_error.hpp"
 #include "protocol/session.hpp"
 #include "support/inbox_sync.hpp"
 #include "sync/examined_folder.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -172,16 +174,10 @@ TEST_CASE("a folder examined ahead selects itself again when its plan needs the 
 
   // The folder's sync gets another connection, which has nothing selected.
   std::vector<std::string> sent;
-  protocol::connect_options o;
-  o.host = "127.0.0.1";
-  o.port = t.server.port();
-  o.user = "alice";
-  o.password = "pw";
-  o.trace = [&](char dir, std::string_view line) {
+  auto other = t.connect([&](char dir, std::string_view line) {
     if (dir == '>')
       sent.emplace_back(line);
-  };
-  auto other = protocol::session::connect(o);
+  });
   int calls = 0;
   const auto result = t.run_folder(t.pair, no_session(calls, *other), &part);
   INFO(result.message);
@@ -248,5 +244,27 @@ TEST_CASE("a folder whose EXAMINE the server refuses is left to its own sync", "
   CHECK(t.run_folder(t.pair, no_session(calls, *t.session), &inbox_part).outcome
         == sync::folder_outcome::ok);
   CHECK(calls == 0);
+  CHECK(messages_in(t.maildir()) == 2);
+}
+
+TEST_CASE("a round on a connection that fails leaves every folder to its own sync", "[sync]") {
+  inbox_sync t;
+  t.synced({"m1"});
+  t.deliver({"m2"});
+  t.take_status();
+  sync::examine_ahead ahead(store_of(t), *t.status, {t.pair}, t.options, 256);
+  auto part = ahead.future("INBOX");
+  REQUIRE(part.valid());
+  t.session->logout();
+  CHECK_THROWS_AS(ahead.run(*t.session), protocol::imap_error);
+  REQUIRE(part.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+  CHECK_FALSE(part.get());
+  // The folder's sync, on a connection of its own, does it all.
+  auto other = t.connect();
+  int calls = 0;
+  const auto result = t.run_folder(t.pair, no_session(calls, *other), &part);
+  CHECK(result.outcome == sync::folder_outcome::ok);
+  CHECK(calls == 1);
+  CHECK(result.counts.downloaded == 1);
   CHECK(messages_in(t.maildir()) == 2);
 }
