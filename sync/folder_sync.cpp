@@ -1,15 +1,14 @@
 // The folder sync executor: snapshot, plan, then carry out each action durably.
 #include "sync/folder_sync.hpp"
 
-#include "sync/examined_folder.hpp"
-#include "sync/prefetched_bodies.hpp"
-
 #include "protocol/imap_error.hpp"
 #include "protocol/session.hpp"
 #include "storage/maildir_store.hpp"
 #include "storage/md5.hpp"
 #include "storage/status_db.hpp"
 #include "storage/storage_error.hpp"
+#include "sync/examined_folder.hpp"
+#include "sync/prefetched_bodies.hpp"
 
 #include <algorithm>
 #include <ctime>
@@ -373,10 +372,7 @@ folder_result folder_run::run() {
   // prefetched goes.
   std::shared_ptr<examined_folder> part;
   if (ahead_ && ahead_->valid()) {
-    try {
-      part = ahead_->get();
-    } catch (const std::future_error&) {
-    }
+    part = ahead_->get(); // examine_ahead settles every future, run or not
     if (part && !(examined_ && meta && meta->highestmodseq != 0)) {
       part->prefetched.reset(); // only this sync would have taken them
       part.reset();
