@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <arpa/inet.h>
 #include <csignal>
+#include <cstdio>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <regex>
@@ -104,6 +105,38 @@ struct child {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, nullptr, 0);
     }
+  }
+};
+
+// bench's latency proxy in front of the test's Dovecot: a server rtt_ms away.
+struct far_server {
+  pid_t pid = -1;
+  std::uint16_t port = 0;
+  far_server(std::uint16_t to, int rtt_ms) {
+    const std::string to_port = std::to_string(to);
+    const std::string rtt = std::to_string(rtt_ms);
+    int out[2];
+    REQUIRE(::pipe(out) == 0);
+    pid = ::fork();
+    if (pid == 0) {
+      ::dup2(out[1], 1);
+      ::execl(OIMAP_LATENCY_PROXY, "latency_proxy", "--to", to_port.c_str(), "--rtt-ms",
+              rtt.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    FILE* from = ::fdopen(out[0], "r");
+    char line[64] = {};
+    const bool said = std::fgets(line, sizeof line, from) != nullptr;
+    std::fclose(from);
+    REQUIRE(said);
+    REQUIRE(std::sscanf(line, "port=%hu", &port) == 1);
+  }
+  far_server(const far_server&) = delete;
+  far_server& operator=(const far_server&) = delete;
+  ~far_server() {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
   }
 };
 
@@ -1298,6 +1331,44 @@ TEST_CASE("folders with a little new mail on the server are examined together, o
     CHECK(r.err.find(" EXAMINE " + name + " (QRESYNC") < first_answer);
   CHECK(occurrences(r.err, " EXAMINE ") == changed.size());
   CHECK(occurrences(r.err, " SELECT ") == 0);
+  for (const auto& e : fs::directory_iterator(env.local_root()))
+    require_same(env, e.path().filename().string());
+}
+
+TEST_CASE("a server far away: one connection examines the changed folders together, and the "
+          "run does not wait for its goodbye",
+          "[integration]") {
+  sync_env env;
+  env.write_config("maxconnections = 3\n");
+  env.server().fill("alice", "folders=6,messages=3,seed=6");
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  std::vector<std::string> changed;
+  for (const auto& e : fs::directory_iterator(env.local_root())) {
+    const std::string name = e.path().filename().string();
+    if (changed.size() == 5)
+      break;
+    REQUIRE(env.imap().append(name, make_message("far-" + name, "n\r\n")).ok());
+    changed.push_back(name);
+  }
+  env.close_imap();
+  // 60 ms away: the login takes two round trips, well over the 30 ms that
+  // tell a server nearby from one elsewhere.
+  far_server far(env.server().port(), 60);
+  auto r = env.oimap(
+      {"-o", "-d", "imap", "-k", "Repository_TestRemote:remoteport=" + std::to_string(far.port)});
+  INFO(r.err.substr(0, 6000));
+  REQUIRE(r.exit_code == 0);
+  // A slow login keeps five folders from being light work (one connection
+  // is enough for three), yet their EXAMINEs all went out on the first
+  // connection, and no other was needed.
+  CHECK(occurrences(r.err, "AUTHENTICATE PLAIN") == 1);
+  const auto first_answer = r.err.find("Examine completed");
+  REQUIRE(first_answer != std::string::npos);
+  for (const auto& name : changed)
+    CHECK(r.err.find(" EXAMINE " + name + " (QRESYNC") < first_answer);
+  // LOGOUT went, and the server's BYE was not waited for.
+  CHECK(occurrences(r.err, " LOGOUT") == 1);
+  CHECK(occurrences(r.err, "* BYE") == 0);
   for (const auto& e : fs::directory_iterator(env.local_root()))
     require_same(env, e.path().filename().string());
 }
