@@ -1303,36 +1303,54 @@ TEST_CASE("few folders: the listing brings their STATUS (LIST-STATUS)", "[integr
     require_same(env, e.path().filename().string());
 }
 
+namespace {
+
+// A first sync of alice's generated folders (spec), then one new message
+// on the server in `changed` of them; returns their names.
+std::vector<std::string> new_mail_after_first_sync(sync_env& env, const std::string& spec,
+                                                   std::size_t changed) {
+  env.server().fill("alice", spec);
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(env.local_root())) {
+    if (names.size() == changed)
+      break;
+    const std::string name = e.path().filename().string();
+    REQUIRE(env.imap().append(name, make_message("new-in-" + name, "n\r\n")).ok());
+    names.push_back(name);
+  }
+  env.close_imap();
+  return names;
+}
+
+// The run logged in once, and every changed folder's EXAMINE went out before
+// the first was answered; all folders are the server's.
+void examined_together(sync_env& env, const command_result& r,
+                       const std::vector<std::string>& changed) {
+  CHECK(occurrences(r.err, "AUTHENTICATE PLAIN") == 1);
+  const auto first_answer = r.err.find("Examine completed");
+  REQUIRE(first_answer != std::string::npos);
+  for (const auto& name : changed)
+    CHECK(r.err.find(" EXAMINE " + name + " (QRESYNC") < first_answer);
+  for (const auto& e : fs::directory_iterator(env.local_root()))
+    require_same(env, e.path().filename().string());
+}
+
+} // namespace
+
 TEST_CASE("folders with a little new mail on the server are examined together, on the one "
           "connection",
           "[integration]") {
   sync_env env;
   env.write_config("maxconnections = 3\n");
-  env.server().fill("alice", "folders=5,messages=3,seed=5");
-  REQUIRE(env.oimap({"-o"}).exit_code == 0);
-  std::vector<std::string> changed;
-  for (const auto& e : fs::directory_iterator(env.local_root())) {
-    const std::string name = e.path().filename().string();
-    if (changed.size() == 3)
-      break;
-    REQUIRE(env.imap().append(name, make_message("new-in-" + name, "n\r\n")).ok());
-    changed.push_back(name);
-  }
-  env.close_imap();
+  const auto changed = new_mail_after_first_sync(env, "folders=5,messages=3,seed=5", 3);
   auto r = env.oimap({"-o", "-d", "imap"});
   INFO(r.err.substr(0, 6000));
   REQUIRE(r.exit_code == 0);
-  CHECK(occurrences(r.err, "AUTHENTICATE PLAIN") == 1);
-  // Every changed folder's EXAMINE went out before the first was answered,
-  // and none was selected again afterwards.
-  const auto first_answer = r.err.find("Examine completed");
-  REQUIRE(first_answer != std::string::npos);
-  for (const auto& name : changed)
-    CHECK(r.err.find(" EXAMINE " + name + " (QRESYNC") < first_answer);
+  examined_together(env, r, changed);
+  // None was selected again afterwards.
   CHECK(occurrences(r.err, " EXAMINE ") == changed.size());
   CHECK(occurrences(r.err, " SELECT ") == 0);
-  for (const auto& e : fs::directory_iterator(env.local_root()))
-    require_same(env, e.path().filename().string());
 }
 
 TEST_CASE("a server far away: one connection examines the changed folders together, and the "
@@ -1340,17 +1358,9 @@ TEST_CASE("a server far away: one connection examines the changed folders togeth
           "[integration]") {
   sync_env env;
   env.write_config("maxconnections = 3\n");
-  env.server().fill("alice", "folders=6,messages=3,seed=6");
-  REQUIRE(env.oimap({"-o"}).exit_code == 0);
-  std::vector<std::string> changed;
-  for (const auto& e : fs::directory_iterator(env.local_root())) {
-    const std::string name = e.path().filename().string();
-    if (changed.size() == 5)
-      break;
-    REQUIRE(env.imap().append(name, make_message("far-" + name, "n\r\n")).ok());
-    changed.push_back(name);
-  }
-  env.close_imap();
+  // Five: too many to be light work with a slow login (one connection is
+  // enough for three).
+  const auto changed = new_mail_after_first_sync(env, "folders=6,messages=3,seed=6", 5);
   // 60 ms away: the login takes two round trips, well over the 30 ms that
   // tell a server nearby from one elsewhere.
   far_server far(env.server().port(), 60);
@@ -1358,19 +1368,10 @@ TEST_CASE("a server far away: one connection examines the changed folders togeth
       {"-o", "-d", "imap", "-k", "Repository_TestRemote:remoteport=" + std::to_string(far.port)});
   INFO(r.err.substr(0, 6000));
   REQUIRE(r.exit_code == 0);
-  // A slow login keeps five folders from being light work (one connection
-  // is enough for three), yet their EXAMINEs all went out on the first
-  // connection, and no other was needed.
-  CHECK(occurrences(r.err, "AUTHENTICATE PLAIN") == 1);
-  const auto first_answer = r.err.find("Examine completed");
-  REQUIRE(first_answer != std::string::npos);
-  for (const auto& name : changed)
-    CHECK(r.err.find(" EXAMINE " + name + " (QRESYNC") < first_answer);
+  examined_together(env, r, changed);
   // LOGOUT went, and the server's BYE was not waited for.
   CHECK(occurrences(r.err, " LOGOUT") == 1);
   CHECK(occurrences(r.err, "* BYE") == 0);
-  for (const auto& e : fs::directory_iterator(env.local_root()))
-    require_same(env, e.path().filename().string());
 }
 
 TEST_CASE("expunge = no: a local deletion only flags Deleted, and stays done", "[integration]") {

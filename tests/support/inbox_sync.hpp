@@ -85,6 +85,12 @@ struct inbox_sync {
     for (const char* id : ids)
       REQUIRE(c->append("INBOX", message(id)).ok());
   }
+  // Another client flags the folder's message with uid 1 on the server.
+  void flag_first_on_server(const std::string& folder) {
+    auto c = client();
+    REQUIRE(c->command("SELECT " + folder).ok());
+    REQUIRE(c->command("UID STORE 1 +FLAGS (\\Flagged)").ok());
+  }
   // Messages delivered, then synced down (the status taken first).
   void synced(std::initializer_list<const char*> ids) {
     deliver(ids);

@@ -42,6 +42,18 @@ sync::folder_pair synced_work_folder(inbox_sync& t) {
   return work;
 }
 
+// INBOX synced with m1, then m2 delivered and its STATUS taken: a round of
+// INBOX alone, not run yet.
+std::unique_ptr<sync::examine_ahead> inbox_round_with_one_new(inbox_sync& t) {
+  t.synced({"m1"});
+  t.deliver({"m2"});
+  t.take_status();
+  auto ahead = std::make_unique<sync::examine_ahead>(
+      store_of(t), *t.status, std::vector<sync::folder_pair>{t.pair}, t.options, 256);
+  REQUIRE(ahead->future("INBOX").valid());
+  return ahead;
+}
+
 // A session acquire that must not be called: the folder needs no server.
 sync::acquire_fn no_session(int& calls, protocol::session& s) {
   return [&calls, &s]() -> protocol::session& {
@@ -62,9 +74,8 @@ TEST_CASE("folders changed on the server only are examined together, and sync fr
     auto c = t.client();
     REQUIRE(c->append("INBOX", message("m2")).ok());
     REQUIRE(c->append("Work", message("w2"), "\\Seen").ok());
-    REQUIRE(c->command("SELECT Work").ok());
-    REQUIRE(c->command("UID STORE 1 +FLAGS (\\Flagged)").ok());
   }
+  t.flag_first_on_server("Work");
   t.take_status();
   work.remote_status = t.status_of("Work");
 
@@ -158,11 +169,7 @@ TEST_CASE("a folder examined ahead selects itself again when its plan needs the 
   t.synced({"m1"});
   // STATUS shows a flag change only; a message arrives after it, so the
   // round fetches no body and the plan must download it.
-  {
-    auto c = t.client();
-    REQUIRE(c->command("SELECT INBOX").ok());
-    REQUIRE(c->command("UID STORE 1 +FLAGS (\\Flagged)").ok());
-  }
+  t.flag_first_on_server("INBOX");
   t.take_status();
   t.deliver({"m2"});
   sync::examine_ahead ahead(store_of(t), *t.status, {t.pair}, t.options, 256);
@@ -196,13 +203,9 @@ TEST_CASE("a folder changed here after its EXAMINE went ahead syncs as usual, an
           "prefetched for it goes",
           "[sync]") {
   inbox_sync t;
-  t.synced({"m1"});
-  t.deliver({"m2"});
-  t.take_status();
-  sync::examine_ahead ahead(store_of(t), *t.status, {t.pair}, t.options, 256);
-  auto part = ahead.future("INBOX");
-  REQUIRE(part.valid());
-  ahead.run(*t.session);
+  auto ahead = inbox_round_with_one_new(t);
+  auto part = ahead->future("INBOX");
+  ahead->run(*t.session);
   REQUIRE(files_in(t.maildir() / "tmp") == 1); // m2, prefetched
   std::ofstream(t.maildir() / "new" / "1700000000.M1P1.host") << "Subject: up\n\nlocal mail\n";
 
@@ -249,14 +252,10 @@ TEST_CASE("a folder whose EXAMINE the server refuses is left to its own sync", "
 
 TEST_CASE("a round on a connection that fails leaves every folder to its own sync", "[sync]") {
   inbox_sync t;
-  t.synced({"m1"});
-  t.deliver({"m2"});
-  t.take_status();
-  sync::examine_ahead ahead(store_of(t), *t.status, {t.pair}, t.options, 256);
-  auto part = ahead.future("INBOX");
-  REQUIRE(part.valid());
+  auto ahead = inbox_round_with_one_new(t);
+  auto part = ahead->future("INBOX");
   t.session->logout();
-  CHECK_THROWS_AS(ahead.run(*t.session), protocol::imap_error);
+  CHECK_THROWS_AS(ahead->run(*t.session), protocol::imap_error);
   REQUIRE(part.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
   CHECK_FALSE(part.get());
   // The folder's sync, on a connection of its own, does it all.
