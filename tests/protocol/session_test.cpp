@@ -985,6 +985,83 @@ TEST_CASE("EXAMINEs of many mailboxes in one round trip, each with its new bodie
   CHECK(t->fetch_flags("1:*").size() == 3);
 }
 
+TEST_CASE("bodies that follow a refused EXAMINE of many go to no mailbox", "[session]") {
+  // A server that, after refusing B, answers B's FETCH from the mailbox still
+  // selected (RFC 3501 says a failed SELECT closes it; this one does not).
+  oimap::test::tcp_listener listener;
+  std::thread peer([&] {
+    peer_script p{listener.accept(), {}};
+    if (p.log_in("IMAP4rev1 ENABLE CONDSTORE QRESYNC"))
+      p.say("* ENABLED CONDSTORE QRESYNC\r\nA2 OK Enabled\r\n");
+    if (p.wait_for("A8 UID FETCH 2:* (UID FLAGS BODY.PEEK[])\r\n"))
+      p.say("* 3 EXISTS\r\n* OK [UIDVALIDITY 1] v\r\n* OK [UIDNEXT 4] n\r\n"
+            "* OK [HIGHESTMODSEQ 9] m\r\nA3 OK [READ-ONLY] done\r\n"
+            "* 3 FETCH (UID 3 FLAGS () BODY[] {5}\r\nhello)\r\nA4 OK done\r\n"
+            "A5 NO [NONEXISTENT] no such mailbox\r\n"
+            "* 3 FETCH (UID 3 FLAGS () BODY[] {5}\r\nhello)\r\nA6 OK done\r\n"
+            "* OK [CLOSED] closed\r\n* 2 EXISTS\r\n* OK [UIDVALIDITY 3] v\r\n"
+            "A7 OK [READ-ONLY] done\r\n"
+            "* 2 FETCH (UID 2 FLAGS (\\Seen) BODY[] {3}\r\nabc)\r\nA8 OK done\r\n");
+    if (p.wait_for(" LOGOUT\r\n"))
+      p.say("* BYE bye\r\n" + p.tag_of(" LOGOUT") + " OK done\r\n");
+    ::close(p.fd);
+  });
+  trace_log log;
+  auto s = connect_scripted(listener, peer, log);
+  collecting_consumer a, b, c;
+  std::vector<session::examine_request> asked(3);
+  asked[0] = {"A", 1, 5, session::prefetch{"3:*", &a}};
+  asked[1] = {"B", 2, 5, session::prefetch{"5:*", &b}};
+  asked[2] = {"C", 3, 5, session::prefetch{"2:*", &c}};
+  std::map<std::size_t, session::examined> got;
+  s->examine_many(asked,
+                  [&](std::size_t i, session::examined&& e) { got.emplace(i, std::move(e)); });
+  INFO(log.text());
+  REQUIRE(got.size() == 3);
+  CHECK(got[0].ok);
+  CHECK(got[0].info.uidnext == 4);
+  CHECK(a.bodies == std::map<std::uint32_t, std::string>{{3, "hello"}});
+  CHECK_FALSE(got[1].ok);
+  CHECK(got[1].error.find("no such mailbox") != std::string::npos);
+  CHECK(b.bodies.empty());
+  CHECK(got[2].ok);
+  CHECK(got[2].info.uidvalidity == 3);
+  CHECK(c.bodies == std::map<std::uint32_t, std::string>{{2, "abc"}});
+  CHECK(c.flags[2] == flag_set(flag::seen));
+  CHECK(s->selected() == "C");
+  s->logout();
+  peer.join();
+}
+
+TEST_CASE("EXAMINEs of many answered out of order end the session, no mailbox given data",
+          "[session]") {
+  // The replies could no longer be told apart by mailbox.
+  oimap::test::tcp_listener listener;
+  std::thread peer([&] {
+    peer_script p{listener.accept(), {}};
+    if (p.log_in("IMAP4rev1 ENABLE CONDSTORE QRESYNC"))
+      p.say("* ENABLED CONDSTORE QRESYNC\r\nA2 OK Enabled\r\n");
+    if (p.wait_for("A6 UID FETCH 4:* (UID FLAGS BODY.PEEK[])\r\n"))
+      p.say("A5 OK [READ-ONLY] done\r\nA3 OK [READ-ONLY] done\r\n");
+    p.wait_for("never"); // until the client hangs up
+    ::close(p.fd);
+  });
+  trace_log log;
+  auto s = connect_scripted(listener, peer, log);
+  collecting_consumer a, b;
+  std::vector<session::examine_request> asked(2);
+  asked[0] = {"A", 1, 5, session::prefetch{"3:*", &a}};
+  asked[1] = {"B", 2, 5, session::prefetch{"4:*", &b}};
+  int calls = 0;
+  const auto e =
+      error_of([&] { s->examine_many(asked, [&](std::size_t, session::examined&&) { ++calls; }); });
+  CHECK(e.kind() == error_kind::protocol);
+  CHECK(calls == 0);
+  CHECK_THROWS_AS(s->noop(), imap_error); // the session is done for
+  s.reset();
+  peer.join();
+}
+
 TEST_CASE("a message source writing the wrong size is an error, and the session is closed",
           "[session]") {
   auto user = new_user("size");
