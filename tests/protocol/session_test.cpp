@@ -221,6 +221,13 @@ struct peer_script {
     say("A1 OK [CAPABILITY " + capabilities + "] in\r\n");
     return true;
   }
+  // log_in, and the ENABLE answered as asked.
+  bool log_in_enabled(const std::string& capabilities) {
+    if (!log_in(capabilities))
+      return false;
+    say("* ENABLED CONDSTORE QRESYNC\r\nA2 OK Enabled\r\n");
+    return true;
+  }
 };
 
 // Logs in to the scripted peer on listener; if that fails, the peer is joined
@@ -726,8 +733,7 @@ TEST_CASE("a flag change sent ahead and refused is thrown by what reads its answ
   oimap::test::tcp_listener listener;
   std::thread peer([&] {
     peer_script p{listener.accept(), {}};
-    if (p.log_in("IMAP4rev1 ENABLE CONDSTORE QRESYNC UIDPLUS LITERAL+"))
-      p.say("* ENABLED CONDSTORE QRESYNC\r\nA2 OK Enabled\r\n");
+    p.log_in_enabled("IMAP4rev1 ENABLE CONDSTORE QRESYNC UIDPLUS LITERAL+");
     for (const char* uid : {"1", "2"})
       if (p.wait_for(std::string("UID STORE ") + uid + " +FLAGS.SILENT (\\Flagged)\r\n"))
         p.say(p.tag_of(std::string("UID STORE ") + uid) + " NO [CANNOT] Store refused\r\n");
@@ -991,8 +997,7 @@ TEST_CASE("bodies that follow a refused EXAMINE of many go to no mailbox", "[ses
   oimap::test::tcp_listener listener;
   std::thread peer([&] {
     peer_script p{listener.accept(), {}};
-    if (p.log_in("IMAP4rev1 ENABLE CONDSTORE QRESYNC"))
-      p.say("* ENABLED CONDSTORE QRESYNC\r\nA2 OK Enabled\r\n");
+    p.log_in_enabled("IMAP4rev1 ENABLE CONDSTORE QRESYNC");
     if (p.wait_for("A8 UID FETCH 2:* (UID FLAGS BODY.PEEK[])\r\n"))
       p.say("* 3 EXISTS\r\n* OK [UIDVALIDITY 1] v\r\n* OK [UIDNEXT 4] n\r\n"
             "* OK [HIGHESTMODSEQ 9] m\r\nA3 OK [READ-ONLY] done\r\n"
@@ -1039,8 +1044,7 @@ TEST_CASE("EXAMINEs of many answered out of order end the session, no mailbox gi
   oimap::test::tcp_listener listener;
   std::thread peer([&] {
     peer_script p{listener.accept(), {}};
-    if (p.log_in("IMAP4rev1 ENABLE CONDSTORE QRESYNC"))
-      p.say("* ENABLED CONDSTORE QRESYNC\r\nA2 OK Enabled\r\n");
+    p.log_in_enabled("IMAP4rev1 ENABLE CONDSTORE QRESYNC");
     if (p.wait_for("A6 UID FETCH 4:* (UID FLAGS BODY.PEEK[])\r\n"))
       p.say("A5 OK [READ-ONLY] done\r\nA3 OK [READ-ONLY] done\r\n");
     p.wait_for("never"); // until the client hangs up
