@@ -713,8 +713,8 @@ void limit_pool(account_pointer self) {
 // Runs the setup's EXAMINE round on its connection, then hands that to the
 // pool; a connection that failed goes as a permit (the syncers whose
 // folders it did not reach ask the server themselves).
-void examine_ahead(sync::examine_ahead& ahead, session_lease lease,
-                   const connection_pool_actor& pool) {
+void run_examine_round(sync::examine_ahead& ahead, session_lease lease,
+                       const connection_pool_actor& pool) {
   try {
     ahead.run(*lease.session);
   } catch (const std::exception&) {
@@ -806,7 +806,7 @@ account_actor::behavior_type account_behavior(account_pointer self, run_context_
                     // the EXAMINEs they wait for.
                     auto rp = me->make_response_promise<account_setup_ptr>();
                     rp.deliver(r);
-                    examine_ahead(*r->ahead, std::move(*ahead_lease), proto.pool);
+                    run_examine_round(*r->ahead, std::move(*ahead_lease), proto.pool);
                     me->quit();
                     return rp;
                   },
