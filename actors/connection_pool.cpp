@@ -1,6 +1,8 @@
 // The pool hands out idle sessions first, then permits to connect, then makes callers wait.
 #include "actors/connection_pool.hpp"
 
+#include "protocol/session.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -118,6 +120,11 @@ session_lease checkout(caf::scoped_actor& self, const connection_pool_actor& poo
 }
 
 void checkin(const connection_pool_actor& pool, session_lease lease) {
+  // A connection an error left unusable (say a Maildir write failed while
+  // its FETCH was streaming) goes back as a permit: the next folder would
+  // only fail with this one's error.
+  if (lease.session && !lease.session->usable())
+    lease.session.reset();
   caf::anon_send(pool, checkin_atom::value, std::move(lease));
 }
 

@@ -125,6 +125,9 @@ public:
   bool has_qresync() const { return qresync_; } // ENABLE QRESYNC succeeded
   bool server_on_this_host() const;             // see transport::on_this_host
   const std::string& peer() const;
+  // False once an error left the connection in an unknown state (or it was
+  // closed): every later command would throw.
+  bool usable() const { return closed_reason_.empty(); }
   // The mailbox the last successful SELECT/EXAMINE opened; empty if none.
   const std::string& selected() const { return selected_; }
 

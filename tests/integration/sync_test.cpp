@@ -983,6 +983,47 @@ TEST_CASE("a message the server refuses does not hold back the rest of its uploa
   CHECK(maildir_messages(inbox).size() == 5);
 }
 
+TEST_CASE("a message that cannot be written here fails its folder alone, and the rerun with room "
+          "completes",
+          "[integration]") {
+  sync_env env;
+  // One connection: whichever folder comes after the failed one gets what
+  // that left in the pool.
+  env.write_config("maxconnections = 1\n");
+  auto& imap = env.imap();
+  const std::vector<std::string> folders{"Alpha", "Big", "Gamma", "INBOX", "Omega"};
+  for (const auto& f : folders) {
+    if (f != "INBOX")
+      REQUIRE(imap.command("CREATE " + f).ok());
+    for (int i = 0; i < 3; ++i)
+      REQUIRE(imap.append(f, make_message(f + std::to_string(i), "small\r\n")).ok());
+  }
+  std::string big_body;
+  for (int i = 0; i < 20000; ++i)
+    big_body += "a line of a large attachment, written out to make it big\r\n";
+  REQUIRE(imap.append("Big", make_message("big", big_body)).ok());
+  env.close_imap();
+
+  // A file size limit fails the big message's write as a full disk would
+  // (with SIGXFSZ ignored, write() reports EFBIG); everything else is small.
+  const std::string limited = "ulimit -f 256 && trap '' XFSZ && exec \"$0\" \"$@\"";
+  auto r = run_command(
+      {"sh", "-c", limited, oimap_binary().string(), "-c", env.config().string(), "-o"}, {}, 120s);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find(env.local_folder("Big").string() + "/tmp/") != std::string::npos);
+  CHECK(r.err.find("File too large") != std::string::npos);
+  CHECK(r.err.find("unusable") == std::string::npos);
+  for (const auto& f : folders)
+    if (f != "Big")
+      require_same(env, f);
+  CHECK(fs::is_empty(env.local_folder("Big") / "tmp"));
+
+  resync_inbox(env);
+  for (const auto& f : folders)
+    require_same(env, f);
+}
+
 TEST_CASE("kill -9 during a two-way sync with uploads, then rerun: exactly once each side",
           "[integration][crash]") {
   for (std::size_t kill_at : {1u, 40u, 90u}) {
