@@ -6,6 +6,7 @@
 #include "actors/status_sharing.hpp"
 #include "actors/status_writer.hpp"
 #include "config/settings.hpp"
+#include "protocol/imap_error.hpp"
 #include "protocol/session.hpp"
 #include "storage/maildir_store.hpp"
 #include "storage/md5.hpp"
@@ -25,6 +26,7 @@
 #include <deque>
 #include <future>
 #include <map>
+#include <set>
 #include <system_error>
 #include <thread>
 
@@ -35,10 +37,11 @@ struct account_setup {
   std::shared_ptr<storage::status_db> status;
   std::shared_ptr<storage::maildir_store> local;
   std::vector<sync::folder_pair> pairs;
-  std::vector<std::string> notes;   // folders created, for the ui
-  int unchanged = 0;                // folders skipped: nothing changed on either side
-  bool light = false;               // little to do: one connection is enough
-  bool server_on_this_host = false; // it shares our CPUs
+  std::vector<std::string> notes;    // folders created, for the ui
+  std::vector<folder_report> failed; // folders that could not be created: not synced
+  int unchanged = 0;                 // folders skipped: nothing changed on either side
+  bool light = false;                // little to do: one connection is enough
+  bool server_on_this_host = false;  // it shares our CPUs
   // Elsewhere, or behind a tunnel (a slow login): each round trip counts.
   bool far = false;
   // remote name -> tag of the connection that asked its STATUS
@@ -100,6 +103,21 @@ constexpr std::size_t split_status_from = 16;
 // all changed: 0.225 s, against 0.217 s shared from the start and 0.270 s
 // unshared).
 constexpr std::uint32_t split_after_to_sync = 8;
+
+// A folder that could not be created, reported as its sync would be: by its
+// local name (the pair's, where one needs it).
+folder_report creation_failed(const std::vector<sync::folder_pair>& pairs,
+                              const std::string& remote_name, const std::string& local_name,
+                              std::string why) {
+  folder_report r;
+  r.folder = local_name.empty() ? remote_name : local_name;
+  for (const auto& p : pairs)
+    if (!remote_name.empty() ? p.remote_name == remote_name : p.local_name == local_name)
+      r.folder = p.local_name;
+  r.result.outcome = sync::folder_outcome::failed;
+  r.result.message = std::move(why);
+  return r;
+}
 
 bool worth_splitting(const storage::status_db& status) {
   const auto last = status.folders_to_sync_last_run();
@@ -414,15 +432,32 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
       fo.remote_readonly = settings.remote(account).readonly;
       fo.only = ctx.only_folders;
       auto tree = sync::pair_folders(remote, local_folders, fo);
+      // A folder that cannot be created on one side fails alone (the server
+      // refuses the name, a file is in the way here); the others sync.
+      std::set<std::string> uncreated_remote, uncreated_local;
       for (const auto& name : tree.create_remote) {
-        lease.session->create(name);
-        out->notes.push_back("created folder '" + name + "' on the server");
+        try {
+          lease.session->create(name);
+          out->notes.push_back("created folder '" + name + "' on the server");
+        } catch (const protocol::imap_error& e) {
+          if (e.kind() != protocol::error_kind::no && e.kind() != protocol::error_kind::bad)
+            throw; // the connection is gone: so is the account's sync
+          uncreated_remote.insert(name);
+          out->failed.push_back(creation_failed(tree.pairs, name, {}, e.what()));
+        }
       }
       for (const auto& name : tree.create_local) {
-        out->local->create_folder(name);
-        out->notes.push_back("created local folder '" + name + "'");
+        try {
+          out->local->create_folder(name);
+          out->notes.push_back("created local folder '" + name + "'");
+        } catch (const storage::storage_error& e) {
+          uncreated_local.insert(name);
+          out->failed.push_back(creation_failed(tree.pairs, {}, name, e.what()));
+        }
       }
-      out->pairs = std::move(tree.pairs);
+      for (auto& p : tree.pairs)
+        if (!uncreated_remote.count(p.remote_name) && !uncreated_local.count(p.local_name))
+          out->pairs.push_back(std::move(p));
       // One pipelined STATUS round for every folder: with CONDSTORE it tells
       // the folder syncers which folders cannot have changed on the server.
       if (lease.session->has_condstore()) {
@@ -723,6 +758,42 @@ void run_examine_round(sync::examine_ahead& ahead, session_lease lease,
   checkin(pool, std::move(lease));
 }
 
+// Tells the ui how a folder went and counts it for the account's summary.
+void take_report(account_pointer self, const folder_report& r) {
+  auto& st = self->state;
+  const auto& res = r.result;
+  for (const auto& w : res.warnings)
+    self->send(st.ui, event(ui::ui_event::kind::warning, st.name, w));
+  ui::ui_event e;
+  e.type = ui::ui_event::kind::folder_done;
+  e.account = st.name;
+  e.folder = r.folder;
+  e.counts = res.counts;
+  e.outcome = static_cast<int>(res.outcome);
+  e.text = res.message;
+  self->send(st.ui, std::move(e));
+  switch (res.outcome) {
+  case sync::folder_outcome::ok:
+    ++st.synced;
+    break;
+  case sync::folder_outcome::failed:
+    ++st.failed;
+    break;
+  case sync::folder_outcome::skipped_uidvalidity:
+    ++st.uidvalidity;
+    break;
+  case sync::folder_outcome::canceled:
+    break;
+  }
+  st.total.downloaded += res.counts.downloaded;
+  st.total.uploaded += res.counts.uploaded;
+  st.total.deleted_local += res.counts.deleted_local;
+  st.total.deleted_remote += res.counts.deleted_remote;
+  st.total.flags_local += res.counts.flags_local;
+  st.total.flags_remote += res.counts.flags_remote;
+  st.total.bytes += res.counts.bytes;
+}
+
 void launch_more(account_pointer self) {
   auto& st = self->state;
   const int cap = connection_cap(st, maxconnections_of(st));
@@ -736,39 +807,8 @@ void launch_more(account_pointer self) {
     auto syncer = spawn_folder_syncer(self->system(), job_for(self, std::move(pair)));
     ++st.running;
     self->request(syncer, caf::infinite, run_atom::value).then([self](folder_report& r) {
-      auto& st = self->state;
-      --st.running;
-      const auto& res = r.result;
-      for (const auto& w : res.warnings)
-        self->send(st.ui, event(ui::ui_event::kind::warning, st.name, w));
-      ui::ui_event e;
-      e.type = ui::ui_event::kind::folder_done;
-      e.account = st.name;
-      e.folder = r.folder;
-      e.counts = res.counts;
-      e.outcome = static_cast<int>(res.outcome);
-      e.text = res.message;
-      self->send(st.ui, std::move(e));
-      switch (res.outcome) {
-      case sync::folder_outcome::ok:
-        ++st.synced;
-        break;
-      case sync::folder_outcome::failed:
-        ++st.failed;
-        break;
-      case sync::folder_outcome::skipped_uidvalidity:
-        ++st.uidvalidity;
-        break;
-      case sync::folder_outcome::canceled:
-        break;
-      }
-      st.total.downloaded += res.counts.downloaded;
-      st.total.uploaded += res.counts.uploaded;
-      st.total.deleted_local += res.counts.deleted_local;
-      st.total.deleted_remote += res.counts.deleted_remote;
-      st.total.flags_local += res.counts.flags_local;
-      st.total.flags_remote += res.counts.flags_remote;
-      st.total.bytes += res.counts.bytes;
+      --self->state.running;
+      take_report(self, r);
       launch_more(self);
     });
   }
@@ -823,6 +863,8 @@ account_actor::behavior_type account_behavior(account_pointer self, run_context_
                   st.setup = s;
                   for (const auto& n : s->notes)
                     self->send(st.ui, event(ui::ui_event::kind::info, st.name, n));
+                  for (const auto& f : s->failed)
+                    take_report(self, f);
                   st.synced += s->unchanged;
                   limit_pool(self);
                   st.writer = spawn_status_writer(self->system(), s->status);

@@ -983,6 +983,36 @@ TEST_CASE("a message the server refuses does not hold back the rest of its uploa
   CHECK(maildir_messages(inbox).size() == 5);
 }
 
+TEST_CASE("a folder that cannot be created here fails alone while the others sync",
+          "[integration]") {
+  sync_env env;
+  auto& imap = env.imap();
+  for (const std::string f : {"Blocked", "Other"}) {
+    REQUIRE(imap.command("CREATE " + f).ok());
+    REQUIRE(imap.append(f, make_message(f + "1", "x\r\n")).ok());
+  }
+  REQUIRE(imap.append("INBOX", make_message("in1", "x\r\n")).ok());
+  env.close_imap();
+  // A file where the new folder's tmp/ must go.
+  const auto blocked = env.local_folder("Blocked");
+  fs::create_directories(blocked);
+  write_file(blocked / "tmp", "in the way\n");
+
+  auto r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find(":Blocked: cannot create directory " + (blocked / "tmp").string())
+        != std::string::npos);
+  require_same(env, "INBOX");
+  require_same(env, "Other");
+
+  fs::remove(blocked / "tmp");
+  r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  require_same(env, "Blocked");
+}
+
 TEST_CASE("a message that cannot be written here fails its folder alone, and the rerun with room "
           "completes",
           "[integration]") {
