@@ -14,6 +14,7 @@
 #include "sync/examine_ahead.hpp"
 #include "sync/folder_sync.hpp"
 #include "sync/folder_tree.hpp"
+#include "sync/sync_hook.hpp"
 #include "ui/renderer.hpp"
 
 #include <caf/actor_system.hpp>
@@ -103,6 +104,34 @@ constexpr std::size_t split_status_from = 16;
 // all changed: 0.225 s, against 0.217 s shared from the start and 0.270 s
 // unshared).
 constexpr std::uint32_t split_after_to_sync = 8;
+
+// Runs a presynchook or postsynchook (which: its option's name) and tells
+// the ui what it said; a hook that fails is a warning, as in OfflineIMAP.
+void call_hook(const ui_actor& ui, const std::string& account, const std::string& which,
+               const std::string& command, bool quick) {
+  const auto r = sync::run_hook(command, quick ? "quick" : "full");
+  std::vector<std::string> lines;
+  for (std::size_t at = 0; at < r.output.size();) {
+    auto end = r.output.find('\n', at);
+    if (end == std::string::npos)
+      end = r.output.size();
+    lines.push_back(r.output.substr(at, end - at));
+    at = end + 1;
+  }
+  for (const auto& line : lines)
+    caf::anon_send(ui, event(ui::ui_event::kind::info, account, which + ": " + line));
+  if (!r.why.empty()) {
+    caf::anon_send(ui, event(ui::ui_event::kind::warning, account, which + ": " + r.why));
+  } else if (r.status != 0) {
+    // The ui shows the output only when verbose: the end of it goes with
+    // the warning.
+    std::string text = which + " exited with status " + std::to_string(r.status);
+    const std::size_t shown = std::min<std::size_t>(lines.size(), 5);
+    for (std::size_t i = lines.size() - shown; i < lines.size(); ++i)
+      text += (i == lines.size() - shown ? ": " : " / ") + lines[i];
+    caf::anon_send(ui, event(ui::ui_event::kind::warning, account, text));
+  }
+}
 
 // A folder that could not be created, reported as its sync would be: by its
 // local name (the pair's, where one needs it).
@@ -287,6 +316,8 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
   const auto& account = account_of(ctx, proto.account);
   const auto& settings = *ctx.settings;
   const auto& local_repo = settings.local(account);
+  if (account.presynchook)
+    call_hook(proto.ui, account.name, "presynchook", *account.presynchook, ctx.quick);
   try {
     // The status database opens on its own thread while the connection is
     // made and the folders are listed: both take milliseconds, so overlap them.
@@ -653,8 +684,12 @@ void finish(account_pointer self, std::string error = {}) {
   // (20 ms of a 93 ms no-change run, 20 ms away), and its index work is its
   // own business by the next run.
   const bool wait_for_logout = !(st.setup && st.setup->far);
+  // As OfflineIMAP: after a sync that got to its folders (some may have
+  // failed), not after one that could not start.
+  const auto& account = account_of(*st.ctx, st.name);
+  const bool post_hook = st.setup && account.postsynchook;
   st.setup.reset();
-  st.closing = st.writer ? 2 : 1;
+  st.closing = (st.writer ? 2 : 1) + (post_hook ? 1 : 0);
   auto closed = [self, code](bool ok, const std::string& what) {
     auto& st = self->state;
     if (!ok)
@@ -695,6 +730,21 @@ void finish(account_pointer self, std::string error = {}) {
                       [closed](caf::error&) { closed(true, {}); });
           },
           [closed](caf::error&) { closed(true, {}); });
+  if (post_hook) {
+    auto hook = self->system().spawn<caf::detached>(
+        [ui = st.ui, name = st.name, command = *account.postsynchook,
+         quick = st.ctx->quick](hook_runner_actor::pointer me) -> hook_runner_actor::behavior_type {
+          return {
+              [me, ui, name, command, quick](run_atom) {
+                call_hook(ui, name, "postsynchook", command, quick);
+                me->quit();
+                return true;
+              },
+          };
+        });
+    self->request(hook, caf::infinite, run_atom::value)
+        .then([closed](bool) { closed(true, {}); }, [closed](caf::error&) { closed(true, {}); });
+  }
   if (st.writer)
     // Every syncer is done: the database closes before the account reports.
     self->request(st.writer, caf::infinite, drain_atom::value)

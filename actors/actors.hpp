@@ -60,6 +60,7 @@ struct run_context {
   std::shared_ptr<const config::settings> settings;
   std::vector<std::string> only_folders; // -f
   bool debug_imap = false;               // -d imap
+  bool quick = false;                    // -q: the sync mode hooks are told
   std::atomic<bool>* stop = nullptr;     // set by SIGINT/SIGTERM
   // Connections begun at start-up, by account name (see open_session).
   std::shared_ptr<sync::early_connections> early;
@@ -120,6 +121,11 @@ using account_setup_actor = caf::typed_actor<
 // LOGOUT waits for the server, which finishes its index work before it answers).
 using session_closer_actor = caf::typed_actor<
   caf::replies_to<run_atom>::with<bool>>;                         // log them all out
+
+// hook runner: a finished account's postsynchook (detached: the shell may
+// take its time).
+using hook_runner_actor = caf::typed_actor<
+  caf::replies_to<run_atom>::with<bool>>;                         // run it, then answer
 
 // supervisor: runs accounts, at most maxsyncaccounts at once.
 using supervisor_actor = caf::typed_actor<

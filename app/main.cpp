@@ -90,6 +90,7 @@ int run(const oimap::app::cli_options& cli) {
   auto ctx = std::make_shared<actors::run_context>();
   ctx->settings = settings;
   ctx->only_folders = cli.folders;
+  ctx->quick = cli.quick;
   ctx->stop = &stop_requested;
   for (const auto& d : cli.debug)
     if (d == "imap" || d == "ALL" || d == "all")
@@ -106,6 +107,9 @@ int run(const oimap::app::cli_options& cli) {
       settings->accounts.size(), static_cast<std::size_t>(settings->general.maxsyncaccounts));
   for (std::size_t i = 0; i < first_accounts; ++i) {
     const auto& account = settings->accounts[i];
+    // A presynchook runs first: it may be what makes the server reachable.
+    if (account.presynchook)
+      continue;
     ctx->early->start(account.name, settings->remote(account), settings->general.socktimeout);
   }
 

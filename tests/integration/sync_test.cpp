@@ -983,6 +983,46 @@ TEST_CASE("a message the server refuses does not hold back the rest of its uploa
   CHECK(maildir_messages(inbox).size() == 5);
 }
 
+TEST_CASE("presynchook runs before anything, postsynchook after the sync, each told the mode",
+          "[integration]") {
+  sync_env env;
+  REQUIRE(env.imap().append("INBOX", make_message("h1", "x\r\n")).ok());
+  env.close_imap();
+  const auto log = (env.dir() / "hooks.log").string();
+  const auto inbox = env.local_folder("INBOX").string();
+  const auto messages = "$(find " + inbox + "/cur " + inbox + "/new -type f 2>/dev/null | wc -l)";
+  // Connections established to the server as the presynchook runs: none,
+  // as it may be what makes the server reachable (an ssh tunnel).
+  char server[32];
+  std::snprintf(server, sizeof server, "0100007F:%04X", env.server().port());
+  const std::string connections =
+      std::string("$(awk '$3 == \"") + server + "\" && $4 == \"01\"' /proc/net/tcp | wc -l)";
+  const std::vector<std::string> hooks{
+      "-k",
+      "Account_Test:presynchook=echo pre $OFFLINEIMAPSYNCMODE " + messages + " " + connections
+          + " >> " + log + "; echo said-pre",
+      "-k", "Account_Test:postsynchook=echo post $OFFLINEIMAPSYNCMODE " + messages + " >> " + log};
+  const auto run = [&](std::vector<std::string> args) {
+    args.insert(args.end(), hooks.begin(), hooks.end());
+    return env.oimap(args);
+  };
+
+  auto r = run({"-o"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("presynchook: said-pre") != std::string::npos);
+  r = run({"-o", "-q"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(read_file(log) == "pre full 0 0\npost full 1\npre quick 1 0\npost quick 1\n");
+
+  // A hook that fails is a warning with what it said; the sync still counts.
+  r = env.oimap({"-o", "-u", "quiet", "-k", "Account_Test:postsynchook=echo broken; exit 7"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("postsynchook exited with status 7: broken") != std::string::npos);
+}
+
 TEST_CASE("a folder that cannot be created here fails alone while the others sync",
           "[integration]") {
   sync_env env;
