@@ -88,6 +88,15 @@ imap_settings read_imap(const section_reader& reader) {
   for (const std::string& item : reader.list("cert_fingerprint")) {
     std::string hex = ascii_lower(item);
     hex.erase(std::remove(hex.begin(), hex.end(), ':'), hex.end());
+    // SHA-1, -224, -256, -384 or -512, as OfflineIMAP accepts: anything
+    // else could never match, and every connection would be refused.
+    const auto n = hex.size();
+    if ((n != 40 && n != 56 && n != 64 && n != 96 && n != 128)
+        || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+      reader.fail("cert_fingerprint",
+                  "'" + item
+                      + "' is not a SHA-1, SHA-224, SHA-256, SHA-384 or SHA-512 fingerprint "
+                        "in hex");
     imap.cert_fingerprints.push_back(std::move(hex));
   }
   imap.auth_mechanisms = read_auth_mechanisms(reader);

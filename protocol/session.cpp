@@ -17,6 +17,10 @@ namespace oimap::protocol {
 
 namespace {
 
+tls_options tls_options_of(const connect_options& o) {
+  return {o.host, o.cafile, o.verify, o.fingerprints};
+}
+
 // Servers accept command lines of at least 8000 bytes (RFC 7162 §4); a uid
 // set this long leaves room for the rest of any command we build.
 constexpr std::size_t max_set_bytes = 7800;
@@ -128,7 +132,7 @@ std::unique_ptr<transport> session::open_transport(const connect_options& option
   std::unique_ptr<transport> t =
       tcp_transport::connect(options.host, options.port, options.timeout_seconds);
   if (options.ssl)
-    t = tls_transport::handshake(std::move(t), {options.host, options.cafile, options.verify});
+    t = tls_transport::handshake(std::move(t), tls_options_of(options));
   return t;
 }
 
@@ -210,8 +214,7 @@ void session::start_tls() {
     throw imap_error(error_kind::tls, "server " + peer()
                                           + " sent data after its STARTTLS reply; refusing it as a"
                                             " possible injection");
-  transport_ = tls_transport::handshake(std::move(transport_),
-                                        {options_.host, options_.cafile, options_.verify});
+  transport_ = tls_transport::handshake(std::move(transport_), tls_options_of(options_));
   // What the server said before TLS is untrusted (RFC 3501 §6.2.1).
   capabilities_.clear();
   refresh_capabilities();

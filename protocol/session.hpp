@@ -23,11 +23,12 @@ struct fetch_items;
 struct connect_options {
   std::string host;
   std::uint16_t port = 143;
-  bool ssl = false;        // implicit TLS from the first byte (imaps, usually 993)
-  bool starttls = false;   // upgrade a plain connection; fails closed when not offered
-  std::string cafile;      // sslcacertfile (PEM); empty: the system store
-  bool verify = true;      // certificate and host name checks; false only by explicit option
-  int timeout_seconds = 0; // socktimeout for connect, reads and writes; 0 = none
+  bool ssl = false;      // implicit TLS from the first byte (imaps, usually 993)
+  bool starttls = false; // upgrade a plain connection; fails closed when not offered
+  std::string cafile;    // sslcacertfile (PEM); empty: the system store
+  bool verify = true;    // certificate and host name checks; false only by explicit option
+  std::vector<std::string> fingerprints; // cert_fingerprint (see tls_options)
+  int timeout_seconds = 0;               // socktimeout for connect, reads and writes; 0 = none
   std::string user;
   std::string password;
   // Tried in this order, like OfflineIMAP's auth_mechanisms: "PLAIN"

@@ -11,6 +11,8 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+
 namespace oimap::protocol {
 
 void ssl_ctx_deleter::operator()(ssl_ctx_st* p) const {
@@ -85,6 +87,66 @@ std::string openssl_reason() {
   return buf;
 }
 
+// The digest of a fingerprint with this many hex digits (OfflineIMAP
+// accepts these five); null for any other length.
+const EVP_MD* fingerprint_digest(std::size_t hex_digits) {
+  switch (hex_digits) {
+  case 40:
+    return EVP_sha1();
+  case 56:
+    return EVP_sha224();
+  case 64:
+    return EVP_sha256();
+  case 96:
+    return EVP_sha384();
+  case 128:
+    return EVP_sha512();
+  default:
+    return nullptr;
+  }
+}
+
+std::string hex_digest(X509* cert, const EVP_MD* md) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (X509_digest(cert, md, digest, &len) != 1)
+    return {};
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 15];
+  }
+  return out;
+}
+
+// The server's certificate must have one of the pinned fingerprints; the
+// error shows its own, in each digest the configuration uses, to compare.
+void check_fingerprint(SSL* ssl, const std::string& peer, const std::vector<std::string>& pins) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (!cert)
+    throw imap_error(error_kind::tls, "TLS server " + peer
+                                          + " sent no certificate to compare "
+                                            "with cert_fingerprint");
+  std::string seen;
+  std::vector<const EVP_MD*> shown;
+  for (const auto& pin : pins) {
+    const EVP_MD* md = fingerprint_digest(pin.size());
+    if (!md)
+      continue;
+    const std::string actual = hex_digest(cert, md);
+    if (!actual.empty() && actual == pin)
+      return;
+    if (std::find(shown.begin(), shown.end(), md) == shown.end()) {
+      shown.push_back(md);
+      seen += (seen.empty() ? "" : ", ") + fingerprint_digest_name(pin.size()) + " " + actual;
+    }
+  }
+  throw imap_error(error_kind::tls, "TLS certificate of " + peer
+                                        + " matches no cert_fingerprint; its fingerprint is "
+                                        + seen);
+}
+
 } // namespace
 
 tls_transport::tls_transport(std::unique_ptr<transport> inner) : inner_(std::move(inner)) {}
@@ -121,7 +183,10 @@ std::unique_ptr<tls_transport> tls_transport::handshake(std::unique_ptr<transpor
   if (ip && host.size() >= 2 && host.front() == '[')
     host = host.substr(1, host.size() - 2);
 
-  if (options.verify) {
+  // A pinned certificate is trusted for itself unless a CA file is named too.
+  const bool checks_chain =
+      options.verify && (options.fingerprints.empty() || !options.cafile.empty());
+  if (checks_chain) {
     if (host.empty())
       throw fail_setup("no host name to verify the certificate against");
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
@@ -140,7 +205,7 @@ std::unique_ptr<tls_transport> tls_transport::handshake(std::unique_ptr<transpor
     throw fail_setup("SSL_new: " + openssl_reason());
   SSL* ssl = t->ssl_.get();
 
-  if (options.verify) {
+  if (checks_chain) {
     if (ip) {
       if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str()) != 1)
         throw fail_setup("bad IP address " + host);
@@ -162,8 +227,11 @@ std::unique_ptr<tls_transport> tls_transport::handshake(std::unique_ptr<transpor
 
   ERR_clear_error();
   int ret = SSL_connect(ssl);
-  if (ret == 1)
+  if (ret == 1) {
+    if (!options.fingerprints.empty())
+      check_fingerprint(ssl, peer, options.fingerprints);
     return t;
+  }
 
   if (t->io_error_) {
     try {
@@ -173,7 +241,7 @@ std::unique_ptr<tls_transport> tls_transport::handshake(std::unique_ptr<transpor
     }
   }
   long verify = SSL_get_verify_result(ssl);
-  if (options.verify && verify != X509_V_OK)
+  if (checks_chain && verify != X509_V_OK)
     throw imap_error(error_kind::tls, "TLS certificate verify failed for " + peer + ": "
                                           + X509_verify_cert_error_string(verify));
   std::string reason = openssl_reason();
@@ -268,19 +336,17 @@ std::string tls_transport::cipher() const {
 
 std::string tls_transport::peer_certificate_sha256() const {
   X509* cert = SSL_get0_peer_certificate(ssl_.get());
-  if (!cert)
-    return {};
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (X509_digest(cert, EVP_sha256(), md, &len) != 1)
-    return {};
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
+  return cert ? hex_digest(cert, EVP_sha256()) : std::string();
+}
+
+std::string fingerprint_digest_name(std::size_t hex_digits) {
+  const EVP_MD* md = fingerprint_digest(hex_digits);
+  return md == EVP_sha1()     ? "SHA-1"
+         : md == EVP_sha224() ? "SHA-224"
+         : md == EVP_sha256() ? "SHA-256"
+         : md == EVP_sha384() ? "SHA-384"
+         : md == EVP_sha512() ? "SHA-512"
+                              : "";
 }
 
 } // namespace oimap::protocol

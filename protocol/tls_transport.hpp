@@ -6,6 +6,7 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <vector>
 
 // OpenSSL's own struct names, so this header does not pull in <openssl/ssl.h>.
 struct ssl_st;
@@ -22,7 +23,17 @@ struct tls_options {
   // false turns certificate and host name verification off; only an
   // explicit configuration option may set it.
   bool verify = true;
+  // cert_fingerprint: lower-case hex digests (SHA-1, -224, -256, -384 or
+  // -512, told apart by length) one of which the server's certificate must
+  // have. Checked whatever verify says; without a cafile they replace the
+  // CA and host name checks (the pinned certificate is the trust), as in
+  // OfflineIMAP.
+  std::vector<std::string> fingerprints;
 };
+
+// The digest a fingerprint of this many hex digits is ("SHA-256"), or empty
+// for a length no supported digest has.
+std::string fingerprint_digest_name(std::size_t hex_digits);
 
 struct ssl_ctx_deleter {
   void operator()(ssl_ctx_st* p) const; // SSL_CTX_free

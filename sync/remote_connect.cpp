@@ -20,6 +20,7 @@ protocol::connect_options connection_options(const config::imap_settings& imap, 
   if (imap.sslcacertfile)
     o.cafile = imap.sslcacertfile->string();
   o.verify = imap.tls_verify;
+  o.fingerprints = imap.cert_fingerprints;
   // socktimeout 0 means "none" to OfflineIMAP, which lets a server that
   // never answers hang a run forever; oimap waits at most 2 minutes then.
   o.timeout_seconds = socktimeout > 0 ? socktimeout : default_socktimeout_seconds;

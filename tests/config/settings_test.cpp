@@ -69,7 +69,7 @@ sslcacertfile = ~/certs/ca.pem
 expunge = no
 readonly = true
 auth_mechanisms = plain, LOGIN
-cert_fingerprint = AB:CD:EF, 0123
+cert_fingerprint = AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01, 00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF
 )";
 
 settings load(const std::string& text, const std::optional<std::string>& accounts = {}) {
@@ -160,7 +160,10 @@ TEST_CASE("a typical two-account config gives the right settings", "[settings]")
   CHECK(s.remote(work).readonly);
   CHECK_FALSE(wimap.remotepass.has_value());
   CHECK(wimap.auth_mechanisms == std::vector<std::string>{"PLAIN", "LOGIN"});
-  CHECK(wimap.cert_fingerprints == std::vector<std::string>{"abcdef", "0123"});
+  CHECK(wimap.cert_fingerprints
+        == std::vector<std::string>{
+            "abcdef0123456789abcdef0123456789abcdef01",
+            "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"});
   CHECK(s.repositories.size() == 4);
 }
 
@@ -272,6 +275,14 @@ TEST_CASE("repository validation", "[settings]") {
                Contains("rc:4: [general]"));
     CHECK_THAT(error_text([] { load(with_line(54, "auth_mechanisms = SCRAM-SHA-1")); }),
                Contains("rc:54:") && Contains("SCRAM-SHA-1"));
+    CHECK_THAT(error_text([] { load(with_line(55, "cert_fingerprint = AB:CD:EF")); }),
+               Contains("rc:55:") && Contains("'AB:CD:EF'") && Contains("SHA-256"));
+    CHECK_THAT(
+        error_text([] {
+          load(with_line(55, "cert_fingerprint = "
+                             "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"));
+        }),
+        Contains("rc:55:") && Contains("not a SHA-1"));
   }
   SECTION("an unknown ui") {
     CHECK_THAT(error_text([] { load(with_line(5, "ui = fancy, shiny")); }),

@@ -933,6 +933,23 @@ TEST_CASE("TLS: implicit TLS and STARTTLS verify the server with sslcacertfile",
   INFO(r.out << r.err);
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("certif") != std::string::npos);
+
+  // Its pinned fingerprint (cert_fingerprint, as the openssl CLI shows it)
+  // is trust enough without the CA; another one is refused.
+  const auto fingerprint =
+      run_command({"openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in",
+                   (env.server().ca_file().parent_path() / "server.pem").string()});
+  REQUIRE(fingerprint.exit_code == 0);
+  const auto pin = fingerprint.out.substr(fingerprint.out.find('=') + 1, 95);
+  r = with({"ssl=yes", "remoteport=" + std::to_string(env.server().ssl_port()),
+            "cert_fingerprint=" + pin});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  r = with({"ssl=yes", "remoteport=" + std::to_string(env.server().ssl_port()),
+            "cert_fingerprint=" + std::string(64, 'e')});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("matches no cert_fingerprint") != std::string::npos);
 }
 
 TEST_CASE("kill -9 during an initial sync, then rerun: every message exactly once",

@@ -8,8 +8,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <cctype>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
@@ -166,6 +168,25 @@ std::string tls_failure(const std::string& addr, const tls_options& opts) {
   return "no error";
 }
 
+// The server certificate's fingerprint as the openssl CLI computes it (the
+// independent answer): lower-case hex without colons.
+std::string cli_fingerprint(const std::string& digest) {
+  const std::string cmd =
+      "openssl x509 -in " + pki().cert.string() + " -noout -fingerprint -" + digest;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char line[512] = {};
+  const bool got = std::fgets(line, sizeof line, p) != nullptr;
+  ::pclose(p);
+  REQUIRE(got);
+  std::string text = line;
+  std::string hex;
+  for (char c : text.substr(text.find('=') + 1))
+    if (std::isxdigit(static_cast<unsigned char>(c)))
+      hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return hex;
+}
+
 } // namespace
 
 TEST_CASE("TLS verifies the certificate against sslcacertfile and the DNS name", "[tls]") {
@@ -200,6 +221,43 @@ TEST_CASE("TLS fails against the system store for a private CA", "[tls]") {
 TEST_CASE("TLS with verify=false accepts any certificate and name", "[tls]") {
   auto t = connect_tls("127.0.0.1", {"mail.example.com", "", false});
   CHECK(get_page(*t).rfind("HTTP/1.0 200 ok", 0) == 0);
+}
+
+TEST_CASE("a pinned fingerprint is trusted for itself, in any of the digests", "[tls]") {
+  const auto sha256 = cli_fingerprint("sha256");
+  REQUIRE(sha256.size() == 64);
+  // Neither the private CA nor this name would pass the usual checks.
+  {
+    auto t = connect_tls("127.0.0.1", {"mail.example.com", "", true, {sha256}});
+    CHECK(get_page(*t).rfind("HTTP/1.0 200 ok", 0) == 0);
+  } // s_server serves one connection at a time, this one until it closes
+  for (const char* digest : {"sha1", "sha224", "sha384", "sha512"})
+    CHECK_NOTHROW(connect_tls("localhost", {"localhost", "", true, {cli_fingerprint(digest)}}));
+  // One of several is enough.
+  CHECK_NOTHROW(connect_tls("localhost", {"localhost", "", true, {std::string(40, '0'), sha256}}));
+}
+
+TEST_CASE("a certificate that matches no pinned fingerprint is refused, showing its own", "[tls]") {
+  const std::string port = std::to_string(server().port);
+  const std::string wrong(64, 'a');
+  CHECK(tls_failure("127.0.0.1", {"127.0.0.1", pki().ca.string(), true, {wrong}})
+        == "TLS certificate of 127.0.0.1:" + port
+               + " matches no cert_fingerprint; its fingerprint is SHA-256 "
+               + cli_fingerprint("sha256"));
+  // ssl_verify = no does not turn a pin off.
+  CHECK_THAT(tls_failure("127.0.0.1", {"127.0.0.1", "", false, {wrong, std::string(40, 'b')}}),
+             Catch::EndsWith("its fingerprint is SHA-256 " + cli_fingerprint("sha256") + ", SHA-1 "
+                             + cli_fingerprint("sha1")));
+}
+
+TEST_CASE("a pin with sslcacertfile too: the chain and the name are checked as well", "[tls]") {
+  const auto pin = cli_fingerprint("sha256");
+  CHECK_NOTHROW(connect_tls("localhost", {"localhost", pki().ca.string(), true, {pin}}));
+  CHECK_THAT(tls_failure("127.0.0.1", {"mail.example.com", pki().ca.string(), true, {pin}}),
+             Catch::Contains("hostname mismatch"));
+  // The server's own certificate is no CA: the chain fails despite the pin.
+  CHECK_THAT(tls_failure("localhost", {"localhost", pki().cert.string(), true, {pin}}),
+             Catch::StartsWith("TLS certificate verify failed"));
 }
 
 TEST_CASE("a missing CA file is a clear TLS error", "[tls]") {
