@@ -7,6 +7,7 @@
 #include "config/overrides.hpp"
 #include "config/paths.hpp"
 #include "config/settings.hpp"
+#include "config/unsupported_options.hpp"
 #include "storage/leave_process.hpp"
 #include "sync/remote_connect.hpp"
 
@@ -72,6 +73,8 @@ int run(const oimap::app::cli_options& cli) {
       if (auto* imap = std::get_if<config::imap_settings>(&repo.backend))
         imap->maxconnections = 1;
   }
+  for (const auto& warning : config::check_unsupported_options(file, *settings))
+    std::cerr << "WARNING: " << warning << "\n";
   for (const auto& account : settings->accounts)
     for (const auto* repo : {&settings->local(account), &settings->remote(account)})
       if (repo->nametrans || repo->folderfilter)

@@ -1161,6 +1161,21 @@ TEST_CASE("config errors name the file and line and exit 1", "[integration]") {
   CHECK(r.err.find("nametrans") != std::string::npos);
   CHECK_FALSE(fs::exists(env.local_root()));
 
+  // An option oimap does not act on: refused where ignoring it would sync
+  // around the user's proxy, else a warning naming its line, and the sync.
+  env.write_config();
+  r = env.oimap({"-o", "-k", "Account_Test:proxy=SOCKS5:localhost:9050"});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("option 'proxy' is not supported") != std::string::npos);
+  CHECK_FALSE(fs::exists(env.local_root()));
+  r = env.oimap({"-o", "-k", "Account_Test:maxsize=100000"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("WARNING: command line (-k Account_Test:maxsize): account 'Test': "
+                   "option 'maxsize' is not supported")
+        != std::string::npos);
+
   r = run_command({oimap_binary().string(), "-c", (env.dir() / "missing").string(), "-o"});
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("missing") != std::string::npos);

@@ -1,0 +1,102 @@
+// OfflineIMAP options oimap does not act on: a warning each with file:line, or a refusal.
+#include "config/unsupported_options.hpp"
+
+#include "test_helpers.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace oimap::config;
+using Catch::Matchers::Contains;
+using oimap::config::test::error_text;
+
+namespace {
+
+// Two accounts sharing their remote repository; `extra` lines go where the
+// marker in each section is (line numbers: see the tests).
+std::string config_with(const std::string& general, const std::string& account,
+                        const std::string& local, const std::string& remote) {
+  return "[general]\n"                   // 1
+         "accounts = A, B\n"             // 2
+         + general + "\n"                // 3
+         + "[Account A]\n"               // 4
+           "localrepository = LA\n"      // 5
+           "remoterepository = R\n"      // 6
+         + account + "\n"                // 7
+         + "[Account B]\n"               // 8
+           "localrepository = LB\n"      // 9
+           "remoterepository = R\n"      // 10
+           "[Repository LA]\n"           // 11
+           "type = Maildir\n"            // 12
+           "localfolders = /m/a\n"       // 13
+         + local + "\n"                  // 14
+         + "[Repository LB]\n"           // 15
+           "type = Maildir\n"            // 16
+           "localfolders = /m/b\n"       // 17
+           "[Repository R]\n"            // 18
+           "type = IMAP\n"               // 19
+           "remotehost = imap.example\n" // 20
+           "remoteuser = u\n"            // 21
+         + remote + "\n";                // 22
+}
+
+std::vector<std::string> check(const std::string& text) {
+  const auto file = config_file::parse(text, "rc");
+  return check_unsupported_options(file, load_settings(file));
+}
+
+} // namespace
+
+TEST_CASE("a config with only what oimap acts on gives no warning", "[unsupported_options]") {
+  CHECK(
+      check(config_with("fsync = no", "autorefresh = 5", "sep = /", "maxconnections = 2")).empty());
+}
+
+TEST_CASE("each option oimap reads past is named with its line and what happens instead",
+          "[unsupported_options]") {
+  const auto warnings = check(config_with("pythonfile = ~/helpers.py", "maxage = 30",
+                                          "customflag_a = $Label1", "idlefolders = ['INBOX']"));
+  REQUIRE(warnings.size() == 4);
+  CHECK(warnings[0]
+        == "rc:3: [general]: option 'pythonfile' is not supported by oimap yet and is "
+           "ignored: it is not loaded (oimap evaluates no Python yet)");
+  CHECK(warnings[1]
+        == "rc:7: account 'A': option 'maxage' is not supported by oimap yet and is ignored: "
+           "every message is synced, whatever its age");
+  CHECK_THAT(warnings[2], Contains("rc:14: repository 'LA': option 'customflag_a'")
+                              && Contains("IMAP keywords are not synced"));
+  // The remote repository both accounts use is named once.
+  CHECK_THAT(warnings[3], Contains("rc:22: repository 'R': option 'idlefolders'"));
+}
+
+TEST_CASE("an option set to off, 0 or nothing is no warning", "[unsupported_options]") {
+  CHECK(check(config_with("", "maxage =", "restoreatime = no",
+                          "holdconnectionopen = false\nkeepalive = 0\nusecompression = no"))
+            .empty());
+  CHECK(check(config_with("", "", "", "usecompression = yes")).size() == 1);
+}
+
+TEST_CASE("an option where OfflineIMAP does not read it is no warning", "[unsupported_options]") {
+  // maxage is an account's option; idlefolders an IMAP repository's.
+  CHECK(check(config_with("", "", "idlefolders = ['x']", "maxage = 3")).empty());
+}
+
+TEST_CASE("[mbnames] enabled is named", "[unsupported_options]") {
+  auto text = config_with("", "", "", "") + "[mbnames]\nenabled = yes\nfilename = ~/mb\n";
+  const auto warnings = check(text);
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0], Contains("rc:24: [mbnames]: option 'enabled'")
+                              && Contains("no mailbox list is written"));
+  text = config_with("", "", "", "") + "[mbnames]\nenabled = no\n";
+  CHECK(check(text).empty());
+}
+
+TEST_CASE("an option whose absence would sync something else is refused", "[unsupported_options]") {
+  CHECK(error_text([] { check(config_with("", "proxy = SOCKS5:localhost:9050", "", "")); })
+        == "rc:7: account 'A': option 'proxy' is not supported by oimap yet, and ignoring it "
+           "would connect straight to the server, not through the proxy");
+  CHECK_THAT(error_text([] { check(config_with("", "", "", "remote_identity = boss")); }),
+             Contains("rc:22: repository 'R': option 'remote_identity'"));
+  CHECK_THAT(error_text([] { check(config_with("", "utf8foldernames = yes", "", "")); }),
+             Contains("rc:7:") && Contains("UTF-7"));
+  CHECK(check(config_with("", "proxy =\nutf8foldernames = no", "", "")).empty());
+}
