@@ -5,6 +5,8 @@
 #include "actors/folder_syncer.hpp"
 #include "actors/status_sharing.hpp"
 #include "actors/status_writer.hpp"
+#include "config/config_error.hpp"
+#include "config/python_eval.hpp"
 #include "config/settings.hpp"
 #include "protocol/imap_error.hpp"
 #include "protocol/session.hpp"
@@ -462,6 +464,21 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
       fo.local_readonly = local_repo.readonly;
       fo.remote_readonly = settings.remote(account).readonly;
       fo.only = ctx.only_folders;
+      const auto& remote_repo = settings.remote(account);
+      if (local_repo.folderfilter || remote_repo.folderfilter)
+        // Each repository's filter sees its own side's name, as in OfflineIMAP.
+        fo.filter = [&](const std::string& remote_name, const std::string& local_name) {
+          const auto passes = [&](const config::repository_settings& repo,
+                                  const std::string& name) {
+            if (!repo.folderfilter)
+              return true;
+            const auto where = repo.where + ": repository '" + repo.name + "': folderfilter";
+            if (!ctx.python)
+              throw config::config_error(where + " needs the Python evaluator");
+            return ctx.python->call(*repo.folderfilter, {name}, where);
+          };
+          return passes(remote_repo, remote_name) && passes(local_repo, local_name);
+        };
       auto tree = sync::pair_folders(remote, local_folders, fo);
       // A folder that cannot be created on one side fails alone (the server
       // refuses the name, a file is in the way here); the others sync.

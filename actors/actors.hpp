@@ -24,6 +24,9 @@ class status_db;
 }
 namespace oimap::sync {
 class early_connections;
+} // namespace oimap::sync
+namespace oimap::config {
+class python_evaluator;
 }
 
 namespace oimap::actors {
@@ -64,6 +67,8 @@ struct run_context {
   std::atomic<bool>* stop = nullptr;     // set by SIGINT/SIGTERM
   // Connections begun at start-up, by account name (see open_session).
   std::shared_ptr<sync::early_connections> early;
+  // pythonfile, the *eval options, folderfilter (CPython loads on first use).
+  std::shared_ptr<config::python_evaluator> python;
 };
 using run_context_ptr = std::shared_ptr<const run_context>;
 

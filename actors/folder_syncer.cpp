@@ -1,6 +1,8 @@
 // The folder syncer is detached: its sync blocks on sockets and disk for its whole life.
 #include "actors/folder_syncer.hpp"
 
+#include "config/python_eval.hpp"
+
 #include "actors/connection_pool.hpp"
 #include "actors/message_copier.hpp"
 #include "actors/status_writer.hpp"
@@ -48,7 +50,7 @@ std::shared_ptr<protocol::session> open_session(const folder_job& job) {
   // The account's first login takes the connection begun at start-up.
   auto connected = job.ctx->early ? job.ctx->early->take(job.account) : nullptr;
   return sync::connect_remote(*job.remote_repo, job.ctx->settings->general.socktimeout, trace,
-                              std::move(connected));
+                              std::move(connected), job.ctx->python.get());
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include "config/config_file.hpp"
 #include "config/overrides.hpp"
 #include "config/paths.hpp"
+#include "config/python_eval.hpp"
 #include "config/settings.hpp"
 #include "config/unsupported_options.hpp"
 #include "storage/leave_process.hpp"
@@ -77,13 +78,12 @@ int run(const oimap::app::cli_options& cli) {
     std::cerr << "WARNING: " << warning << "\n";
   for (const auto& account : settings->accounts)
     for (const auto* repo : {&settings->local(account), &settings->remote(account)})
-      if (repo->nametrans || repo->folderfilter)
-        // Ignoring them would sync other folders, or under other names, than
-        // the user asked for: refuse until the Python evaluator exists.
+      if (repo->nametrans)
+        // Ignoring it would sync under other names than the user asked for:
+        // refuse until nametrans (both directions, and its FMD5s) exists.
         throw config::config_error(repo->where + ": repository '" + repo->name
-                                   + "': " + (repo->nametrans ? "nametrans" : "folderfilter")
-                                   + " is a Python expression, which oimap cannot evaluate "
-                                     "yet; remove it (or use -f to pick folders)");
+                                   + "': nametrans is not supported by oimap yet; remove it "
+                                     "(folderfilter and -f pick folders)");
   for (const auto& account : settings->accounts)
     if (settings->local(account).type() != config::repository_type::maildir
         || settings->remote(account).type() != config::repository_type::imap)
@@ -95,6 +95,8 @@ int run(const oimap::app::cli_options& cli) {
   ctx->only_folders = cli.folders;
   ctx->quick = cli.quick;
   ctx->stop = &stop_requested;
+  ctx->python = std::make_shared<config::python_evaluator>(settings->general.pythonfile,
+                                                           file.where("general", "pythonfile"));
   for (const auto& d : cli.debug)
     if (d == "imap" || d == "ALL" || d == "all")
       ctx->debug_imap = true;

@@ -32,9 +32,6 @@ constexpr unsupported refused_in_imap[] = {
     {"decodefoldernames", "name local folders in IMAP's modified UTF-7, not in UTF-8", true},
 };
 
-constexpr unsupported warned_in_general[] = {
-    {"pythonfile", "it is not loaded (oimap evaluates no Python yet)"},
-};
 constexpr unsupported warned_in_account[] = {
     {"maxage", "every message is synced, whatever its age"},
     {"maxsize", "every message is synced, whatever its size"},
@@ -120,7 +117,6 @@ private:
 
 std::vector<std::string> check_unsupported_options(const config_file& file, const settings& s) {
   checker c(file);
-  c.warn("general", "[general]", warned_in_general);
   if (file.has_section("mbnames") && file.get_bool("mbnames", "enabled", false))
     c.warn_about("mbnames", "[mbnames]", "enabled", "no mailbox list is written");
 

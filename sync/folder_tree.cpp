@@ -47,8 +47,10 @@ folder_tree pair_folders(const std::vector<remote_folder>& remote,
     }
   const char delim = out.remote_delimiter;
   const std::set<std::string> only(opt.only.begin(), opt.only.end());
-  auto wanted = [&](const std::string& remote_name) {
-    return only.empty() || only.count(remote_name);
+  auto wanted = [&](const std::string& remote_name, const std::string& local_name) {
+    if (!only.empty())
+      return only.count(remote_name) > 0;
+    return !opt.filter || opt.filter(remote_name, local_name);
   };
 
   std::map<std::string, bool> remote_names; // name -> selectable
@@ -65,9 +67,11 @@ folder_tree pair_folders(const std::vector<remote_folder>& remote,
 
   std::set<std::string> created_local;
   for (const auto& [rname, selectable] : remote_names) {
-    if (!selectable || !wanted(rname))
+    if (!selectable)
       continue;
     const std::string lname = remote_to_local(rname, delim, opt.local_sep);
+    if (!wanted(rname, lname))
+      continue;
     if (!local_names.count(lname)) {
       if (!opt.create_local || opt.local_readonly)
         continue;
@@ -80,7 +84,7 @@ folder_tree pair_folders(const std::vector<remote_folder>& remote,
   std::set<std::string> created_remote;
   for (const auto& lname : local) {
     const std::string rname = local_to_remote(lname, opt.local_sep, delim);
-    if (lname.empty() || remote_names.count(rname) || !wanted(rname))
+    if (lname.empty() || remote_names.count(rname) || !wanted(rname, lname))
       continue;
     if (!opt.create_remote || opt.remote_readonly)
       continue;

@@ -3,6 +3,7 @@
 
 #include "sync/folder_sync.hpp"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ struct folder_tree_options {
   bool remote_readonly = false;
   bool local_readonly = false;
   std::vector<std::string> only; // -f: remote names to sync; empty = all
+  // folderfilter (both repositories'): whether a folder pair is synced at
+  // all, and so whether a folder missing on one side is created there. Not
+  // consulted for the -f folders, as in OfflineIMAP; empty = all.
+  std::function<bool(const std::string& remote_name, const std::string& local_name)> filter;
 };
 
 struct folder_tree {

@@ -2,8 +2,10 @@
 #include "sync/remote_connect.hpp"
 
 #include "config/config_error.hpp"
+#include "config/python_eval.hpp"
 #include "protocol/session.hpp"
 
+#include <charconv>
 #include <thread>
 
 namespace oimap::sync {
@@ -35,24 +37,42 @@ bool needs_python(const config::imap_settings& imap) {
 
 std::unique_ptr<protocol::session> connect_remote(const config::repository_settings& repo,
                                                   int socktimeout, const trace_fn& trace,
-                                                  std::unique_ptr<protocol::transport> connected) {
-  const auto* imap = repo.imap();
-  if (!imap)
+                                                  std::unique_ptr<protocol::transport> connected,
+                                                  config::python_evaluator* python) {
+  const auto* given = repo.imap();
+  if (!given)
     throw config::config_error(repo.where + ": repository '" + repo.name
                                + "' is not an IMAP repository");
-  if (needs_python(*imap))
-    throw config::config_error(repo.where + ": repository '" + repo.name
-                               + "': the *eval options need the Python evaluator, which oimap "
-                                 "does not have yet");
-  auto password = config::read_password(repo);
-  if (!password) {
-    if (imap->remotepasseval)
-      throw config::config_error(repo.where + ": repository '" + repo.name
-                                 + "': remotepasseval needs the Python evaluator, which oimap "
-                                   "does not have yet; use remotepass or remotepassfile");
-    throw config::config_error(repo.where + ": repository '" + repo.name
-                               + "': no password configured (remotepass or remotepassfile)");
+  const auto where = [&](const char* option) {
+    return repo.where + ": repository '" + repo.name + "': " + option;
+  };
+  if ((needs_python(*given) || given->remotepasseval) && !python)
+    throw config::config_error(where("the *eval options") + " need the Python evaluator");
+  // The settings with the Python options' values in place.
+  config::imap_settings evaluated = *given;
+  const auto* imap = &evaluated;
+  if (given->remotehosteval)
+    evaluated.remotehost = python->value(*given->remotehosteval, where("remotehosteval"));
+  if (given->remoteusereval)
+    evaluated.remoteuser = python->value(*given->remoteusereval, where("remoteusereval"));
+  if (given->remoteporteval) {
+    const auto text = python->value(*given->remoteporteval, where("remoteporteval"));
+    int port = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+    if (ec != std::errc() || end != text.data() + text.size() || port < 1 || port > 65535)
+      throw config::config_error(where("remoteporteval") + ": '" + text
+                                 + "' is not a port number (1 to 65535)");
+    evaluated.remoteport = port;
   }
+  std::optional<config::secret> password;
+  if (given->remotepasseval)
+    password = config::secret(python->value(*given->remotepasseval, where("remotepasseval")));
+  else
+    password = config::read_password(repo);
+  if (!password)
+    throw config::config_error(repo.where + ": repository '" + repo.name
+                               + "': no password configured (remotepass, remotepassfile or "
+                                 "remotepasseval)");
   auto o = connection_options(*imap, socktimeout);
   o.user = imap->remoteuser;
   o.password = password->reveal();

@@ -11,6 +11,10 @@
 #include <string>
 #include <string_view>
 
+namespace oimap::config {
+class python_evaluator;
+} // namespace oimap::config
+
 namespace oimap::protocol {
 class session;
 class transport;
@@ -24,12 +28,16 @@ using trace_fn = std::function<void(char direction, std::string_view line)>;
 constexpr int default_socktimeout_seconds = 120;
 
 // Throws protocol::imap_error (connect, TLS, auth) or config::config_error
-// (password file unreadable, no password configured); neither names the password.
-// connected: a connection to the repository's server begun earlier (see
-// early_connections); null to connect here.
+// (password file unreadable, no password configured, a Python option that
+// failed); neither names the password. connected: a connection to the
+// repository's server begun earlier (see early_connections); null to
+// connect here. python: evaluates remotehosteval, remoteporteval,
+// remoteusereval and remotepasseval, which win over their plain forms as in
+// OfflineIMAP; without it they are refused.
 std::unique_ptr<protocol::session>
 connect_remote(const config::repository_settings& repo, int socktimeout, const trace_fn& trace,
-               std::unique_ptr<protocol::transport> connected = nullptr);
+               std::unique_ptr<protocol::transport> connected = nullptr,
+               config::python_evaluator* python = nullptr);
 
 // Connections begun before anything asks for them, so that the server's
 // greeting (5 ms for Dovecot here: it starts a login process) is on its way

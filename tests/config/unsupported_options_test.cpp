@@ -53,19 +53,17 @@ TEST_CASE("a config with only what oimap acts on gives no warning", "[unsupporte
 
 TEST_CASE("each option oimap reads past is named with its line and what happens instead",
           "[unsupported_options]") {
+  // pythonfile is loaded (python_eval): no warning.
   const auto warnings = check(config_with("pythonfile = ~/helpers.py", "maxage = 30",
                                           "customflag_a = $Label1", "idlefolders = ['INBOX']"));
-  REQUIRE(warnings.size() == 4);
+  REQUIRE(warnings.size() == 3);
   CHECK(warnings[0]
-        == "rc:3: [general]: option 'pythonfile' is not supported by oimap yet and is "
-           "ignored: it is not loaded (oimap evaluates no Python yet)");
-  CHECK(warnings[1]
         == "rc:7: account 'A': option 'maxage' is not supported by oimap yet and is ignored: "
            "every message is synced, whatever its age");
-  CHECK_THAT(warnings[2], Contains("rc:14: repository 'LA': option 'customflag_a'")
+  CHECK_THAT(warnings[1], Contains("rc:14: repository 'LA': option 'customflag_a'")
                               && Contains("IMAP keywords are not synced"));
   // The remote repository both accounts use is named once.
-  CHECK_THAT(warnings[3], Contains("rc:22: repository 'R': option 'idlefolders'"));
+  CHECK_THAT(warnings[2], Contains("rc:22: repository 'R': option 'idlefolders'"));
 }
 
 TEST_CASE("an option set to off, 0 or nothing is no warning", "[unsupported_options]") {

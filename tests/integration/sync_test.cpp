@@ -1000,6 +1000,49 @@ TEST_CASE("a message the server refuses does not hold back the rest of its uploa
   CHECK(maildir_messages(inbox).size() == 5);
 }
 
+TEST_CASE("pythonfile, remotepasseval and each side's folderfilter, as OfflineIMAP evaluates "
+          "them",
+          "[integration]") {
+  sync_env env;
+  auto& imap = env.imap();
+  for (const std::string f : {"Keep", "Skip"}) {
+    REQUIRE(imap.command("CREATE " + f).ok());
+    REQUIRE(imap.append(f, make_message(f + "1", "x\r\n")).ok());
+  }
+  REQUIRE(imap.append("INBOX", make_message("in1", "x\r\n")).ok());
+  env.close_imap();
+  const auto helpers = env.dir() / "helpers.py";
+  write_file(helpers, "def password():\n"
+                      "    return 'p' + 'w'\n"
+                      "def wanted(folder):\n"
+                      "    return folder != 'Skip'\n");
+  // Only here, and the server's password is not in the config.
+  fs::create_directories(env.local_folder("LocalOnly") / "cur");
+  fs::create_directories(env.local_folder("LocalOnly") / "new");
+  fs::create_directories(env.local_folder("LocalOnly") / "tmp");
+  env.write_config("folderfilter = wanted\nremotepasseval = password()\n",
+                   "folderfilter = lambda f: f != 'LocalOnly'\n",
+                   "pythonfile = " + helpers.string() + "\n", "wrong");
+
+  auto r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  require_same(env, "INBOX");
+  require_same(env, "Keep");
+  CHECK_FALSE(fs::exists(env.local_folder("Skip")));
+  CHECK_FALSE(fs::exists(env.server_folder("LocalOnly")));
+
+  // A filter that fails names its repository and Python's exception.
+  env.write_config("folderfilter = lambda f: f.nosuchmethod()\nremotepasseval = password()\n", {},
+                   "pythonfile = " + helpers.string() + "\n", "wrong");
+  r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("repository 'TestRemote': folderfilter: 'lambda f: f.nosuchmethod()' failed: "
+                   "AttributeError")
+        != std::string::npos);
+}
+
 TEST_CASE("presynchook runs before anything, postsynchook after the sync, each told the mode",
           "[integration]") {
   sync_env env;

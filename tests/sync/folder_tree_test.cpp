@@ -1,6 +1,8 @@
 // Folder pairing across separators, and which folders get created where.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "sync/folder_tree.hpp"
 
 using namespace oimap::sync;
@@ -101,5 +103,24 @@ TEST_CASE("createfolders, readonly, Noselect and -f limit what is paired", "[fol
     auto t = pair_folders(remote, local, o);
     CHECK(remote_names(t) == strings{"Only.Remote=Only.Remote=Only.Remote"});
     CHECK(t.create_remote.empty());
+  }
+  SECTION("folderfilter: a folder it turns down is neither synced nor created, on either side") {
+    folder_tree_options o;
+    strings asked;
+    o.filter = [&](const std::string& remote_name, const std::string& local_name) {
+      asked.push_back(remote_name + "|" + local_name);
+      return remote_name != "Only.Remote" && local_name != "Only.Local";
+    };
+    auto t = pair_folders(remote, local, o);
+    CHECK(remote_names(t) == strings{"INBOX=INBOX=INBOX"});
+    CHECK(t.create_local.empty());
+    CHECK(t.create_remote.empty());
+    // Each side's name is given, for each repository's own filter.
+    CHECK(std::count(asked.begin(), asked.end(), "Only.Remote|Only.Remote") == 1);
+    CHECK(std::count(asked.begin(), asked.end(), "Only.Local|Only.Local") == 1);
+    // -f overrides it, as in OfflineIMAP.
+    o.only = {"Only.Remote"};
+    CHECK(remote_names(pair_folders(remote, local, o))
+          == strings{"Only.Remote=Only.Remote=Only.Remote"});
   }
 }

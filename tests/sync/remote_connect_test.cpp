@@ -1,5 +1,6 @@
 // Connecting a repository's server: connections begun early (early_connections), taken
 // once and logged in by connect_remote, against a private Dovecot on 127.0.0.1.
+#include "config/python_eval.hpp"
 #include "protocol/imap_error.hpp"
 #include "protocol/session.hpp"
 #include "protocol/transport.hpp"
@@ -9,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -102,4 +104,42 @@ TEST_CASE("a connection that failed early reports its error when taken", "[remot
   CHECK(error->kind() == protocol::error_kind::connect);
   CHECK_THAT(error->what(), Catch::Contains("127.0.0.1") && Catch::Contains(std::to_string(port)));
   CHECK(early.take("Personal") == nullptr); // the error is reported once, like a connection
+}
+
+TEST_CASE("the *eval options come from Python and win over their plain forms", "[remote_connect]") {
+  oimap::test::temp_dir dir;
+  const auto helpers = dir.path() / "helpers.py";
+  {
+    std::ofstream out(helpers);
+    out << "asked = []\n"
+           "def get_pass(user):\n"
+           "    asked.append(user)\n"
+           "    return {'early': 'pw-early'}[user]\n";
+  }
+  config::python_evaluator python(helpers, "test.conf:2");
+  auto repo = imap_repo(1, false); // the plain port and password are wrong ...
+  auto& imap = std::get<config::imap_settings>(repo.backend);
+  imap.remotepass = config::secret("wrong");
+  imap.remotehost = "nowhere.invalid";
+  imap.remoteuser = "nobody";
+  // ... the Python ones right.
+  imap.remotehosteval = "'127.0.0.' + str(1)";
+  imap.remoteporteval = std::to_string(dovecot().port());
+  imap.remoteusereval = "'ear' + 'ly'";
+  imap.remotepasseval = "get_pass('early')";
+  for (int i = 0; i < 2; ++i) {
+    auto session = sync::connect_remote(repo, 10, {}, nullptr, &python);
+    CHECK(session->list("", "INBOX").size() == 1);
+  }
+  // The helper was asked once for both logins.
+  CHECK(python.value("len(asked)", "test.conf:9") == "1");
+
+  imap.remotepasseval = "get_pass('someone')";
+  CHECK_THROWS_WITH(sync::connect_remote(repo, 10, {}, nullptr, &python),
+                    "test.conf:1: repository 'remote': remotepasseval: 'get_pass('someone')' "
+                    "failed: KeyError: 'someone'");
+  imap.remotepasseval.reset();
+  imap.remoteporteval = "'imaps'";
+  CHECK_THROWS_WITH(sync::connect_remote(repo, 10, {}, nullptr, &python),
+                    Catch::Contains("remoteporteval: 'imaps' is not a port number"));
 }
