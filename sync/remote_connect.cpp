@@ -2,6 +2,8 @@
 #include "sync/remote_connect.hpp"
 
 #include "config/config_error.hpp"
+#include "config/netrc.hpp"
+#include "config/paths.hpp"
 #include "config/python_eval.hpp"
 #include "protocol/session.hpp"
 
@@ -69,10 +71,21 @@ std::unique_ptr<protocol::session> connect_remote(const config::repository_setti
     password = config::secret(python->value(*given->remotepasseval, where("remotepasseval")));
   else
     password = config::read_password(repo);
+  // Then, as OfflineIMAP: ~/.netrc, /etc/netrc, for this host and user.
+  for (const auto& [file, own] :
+       {std::pair{std::filesystem::path(config::expand_user("~")) / ".netrc", true},
+        std::pair{std::filesystem::path("/etc/netrc"), false}}) {
+    if (password)
+      break;
+    const auto entry = config::netrc_lookup(file, evaluated.remotehost, own);
+    if (entry && entry->password && (entry->login.empty() || entry->login == evaluated.remoteuser))
+      password = entry->password;
+  }
   if (!password)
     throw config::config_error(repo.where + ": repository '" + repo.name
-                               + "': no password configured (remotepass, remotepassfile or "
-                                 "remotepasseval)");
+                               + "': no password configured (remotepass, remotepassfile, "
+                                 "remotepasseval, or a .netrc entry for "
+                               + evaluated.remotehost + ")");
   auto o = connection_options(*imap, socktimeout);
   o.user = imap->remoteuser;
   o.password = password->reveal();

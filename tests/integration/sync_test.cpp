@@ -1043,6 +1043,34 @@ TEST_CASE("pythonfile, remotepasseval and each side's folderfilter, as OfflineIM
         != std::string::npos);
 }
 
+TEST_CASE("with no password in the config, ~/.netrc's entry for the host logs in",
+          "[integration]") {
+  sync_env env;
+  REQUIRE(env.imap().append("INBOX", make_message("n1", "x\r\n")).ok());
+  env.close_imap();
+  env.write_config();
+  auto config = read_file(env.config());
+  config.replace(config.find("remotepass = pw\n"), 16, "");
+  write_file(env.config(), config);
+  const auto home = env.dir() / "home";
+  fs::create_directories(home);
+  write_file(home / ".netrc", "machine 127.0.0.1 login alice password pw\n");
+  fs::permissions(home / ".netrc", fs::perms::owner_read | fs::perms::owner_write);
+  const std::vector<std::string> argv{oimap_binary().string(), "-c", env.config().string(), "-o"};
+
+  auto r = run_command(argv, {{"HOME", home.string()}}, 120s);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  require_same(env, "INBOX");
+
+  // Readable by others: not used, and said so.
+  fs::permissions(home / ".netrc", fs::perms::others_read, fs::perm_options::add);
+  r = run_command(argv, {{"HOME", home.string()}}, 120s);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find(".netrc may be read by others") != std::string::npos);
+}
+
 TEST_CASE("presynchook runs before anything, postsynchook after the sync, each told the mode",
           "[integration]") {
   sync_env env;
