@@ -17,6 +17,7 @@
 #include "sync/folder_sync.hpp"
 #include "sync/folder_tree.hpp"
 #include "sync/sync_hook.hpp"
+#include "ui/mbnames.hpp"
 #include "ui/renderer.hpp"
 
 #include <caf/actor_system.hpp>
@@ -506,6 +507,17 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
       for (auto& p : tree.pairs)
         if (!uncreated_remote.count(p.remote_name) && !uncreated_local.count(p.local_name))
           out->pairs.push_back(std::move(p));
+      if (ctx.mbnames) {
+        std::vector<std::string> names;
+        for (const auto& p : out->pairs)
+          if (!p.local_name.empty())
+            names.push_back(p.local_name);
+        try {
+          ui::record_folders(*ctx.mbnames, account.name, names, md->localfolders);
+        } catch (const std::exception& e) {
+          caf::anon_send(proto.ui, event(ui::ui_event::kind::warning, account.name, e.what()));
+        }
+      }
       // One pipelined STATUS round for every folder: with CONDSTORE it tells
       // the folder syncers which folders cannot have changed on the server.
       if (lease.session->has_condstore()) {

@@ -28,6 +28,9 @@ class early_connections;
 namespace oimap::config {
 class python_evaluator;
 }
+namespace oimap::ui {
+struct mbnames_settings;
+}
 
 namespace oimap::actors {
 
@@ -69,6 +72,8 @@ struct run_context {
   std::shared_ptr<sync::early_connections> early;
   // pythonfile, the *eval options, folderfilter (CPython loads on first use).
   std::shared_ptr<config::python_evaluator> python;
+  // [mbnames] enabled: each account records its folders for the list.
+  std::shared_ptr<const ui::mbnames_settings> mbnames;
 };
 using run_context_ptr = std::shared_ptr<const run_context>;
 

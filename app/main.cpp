@@ -11,6 +11,7 @@
 #include "config/unsupported_options.hpp"
 #include "storage/leave_process.hpp"
 #include "sync/remote_connect.hpp"
+#include "ui/mbnames.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -97,6 +98,8 @@ int run(const oimap::app::cli_options& cli) {
   ctx->stop = &stop_requested;
   ctx->python = std::make_shared<config::python_evaluator>(settings->general.pythonfile,
                                                            file.where("general", "pythonfile"));
+  if (auto mb = ui::read_mbnames(file, settings->general.metadata))
+    ctx->mbnames = std::make_shared<const ui::mbnames_settings>(std::move(*mb));
   for (const auto& d : cli.debug)
     if (d == "imap" || d == "ALL" || d == "all")
       ctx->debug_imap = true;
@@ -145,6 +148,15 @@ int run(const oimap::app::cli_options& cli) {
                        std::cerr << "oimap: " << sys.render(e) << "\n";
                        code = 1;
                      });
+      }
+      if (ctx->mbnames) {
+        // After the accounts, from every account's record, as OfflineIMAP.
+        try {
+          ui::write_mbnames(*ctx->mbnames, *ctx->python);
+        } catch (const std::exception& e) {
+          std::cerr << "oimap: " << e.what() << "\n";
+          code = std::max(code, 1);
+        }
       }
       if (cli.once || refresh_minutes <= 0 || stop_requested.load())
         break;

@@ -250,14 +250,8 @@ std::string python_evaluator::value(const std::string& expression, const std::st
   return out;
 }
 
-bool python_evaluator::call(const std::string& expression, const std::vector<std::string>& args,
-                            const std::string& where) {
-  std::lock_guard lock(python_mutex);
-  if (!py_)
-    start(where);
-  if (!failed_.empty())
-    throw config_error(failed_);
-  gil held(*py_);
+void* python_evaluator::invoke(const std::string& expression, const std::vector<std::string>& args,
+                               const std::string& where) {
   auto it = std::find_if(callables_.begin(), callables_.end(),
                          [&](const auto& c) { return c.first == expression; });
   if (it == callables_.end()) {
@@ -278,11 +272,38 @@ bool python_evaluator::call(const std::string& expression, const std::vector<std
   py_->Py_DecRef(tuple);
   if (!result)
     throw config_error(where + ": '" + expression + "' failed: " + py_->error());
+  return result;
+}
+
+bool python_evaluator::call(const std::string& expression, const std::vector<std::string>& args,
+                            const std::string& where) {
+  std::lock_guard lock(python_mutex);
+  if (!py_)
+    start(where);
+  if (!failed_.empty())
+    throw config_error(failed_);
+  gil held(*py_);
+  obj result = invoke(expression, args, where);
   const int truth = py_->PyObject_IsTrue(result);
   py_->Py_DecRef(result);
   if (truth < 0)
     throw config_error(where + ": '" + expression + "' failed: " + py_->error());
   return truth == 1;
+}
+
+std::string python_evaluator::call_text(const std::string& expression,
+                                        const std::vector<std::string>& args,
+                                        const std::string& where) {
+  std::lock_guard lock(python_mutex);
+  if (!py_)
+    start(where);
+  if (!failed_.empty())
+    throw config_error(failed_);
+  gil held(*py_);
+  obj result = invoke(expression, args, where);
+  std::string out = py_->utf8(result);
+  py_->Py_DecRef(result);
+  return out;
 }
 
 } // namespace oimap::config

@@ -37,11 +37,17 @@ public:
   // per expression and kept.
   bool call(const std::string& expression, const std::vector<std::string>& args,
             const std::string& where);
+  // The same function's result as text (as value() gives it).
+  std::string call_text(const std::string& expression, const std::vector<std::string>& args,
+                        const std::string& where);
 
   struct interpreter; // CPython's entry points; one per process, loaded once
 
 private:
   void start(const std::string& where); // this namespace, and pythonfile run in it
+  // The function's result (a new PyObject reference); the GIL is held.
+  void* invoke(const std::string& expression, const std::vector<std::string>& args,
+               const std::string& where);
 
   std::optional<std::filesystem::path> pythonfile_;
   std::string pythonfile_where_;

@@ -117,8 +117,6 @@ private:
 
 std::vector<std::string> check_unsupported_options(const config_file& file, const settings& s) {
   checker c(file);
-  if (file.has_section("mbnames") && file.get_bool("mbnames", "enabled", false))
-    c.warn_about("mbnames", "[mbnames]", "enabled", "no mailbox list is written");
 
   std::set<std::string> seen;
   for (const auto& account : s.accounts) {

@@ -44,6 +44,7 @@ TEST_CASE("pythonfile runs once, and expressions see its names", "[python_eval]"
   CHECK_FALSE(py.call("keep", {"Trash"}, "rc:10"));
   CHECK(py.call("lambda folder: folder.startswith('Lists.')", {"Lists.dev"}, "rc:11"));
   CHECK_FALSE(py.call("lambda folder: folder.startswith('Lists.')", {"INBOX"}, "rc:11"));
+  CHECK(py.call_text("lambda a, b: a + '/' + b", {"acct", "INBOX"}, "rc:12") == "acct/INBOX");
 
   // Another evaluator has a namespace of its own.
   python_evaluator other(std::nullopt);

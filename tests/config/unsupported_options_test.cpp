@@ -78,16 +78,6 @@ TEST_CASE("an option where OfflineIMAP does not read it is no warning", "[unsupp
   CHECK(check(config_with("", "", "idlefolders = ['x']", "maxage = 3")).empty());
 }
 
-TEST_CASE("[mbnames] enabled is named", "[unsupported_options]") {
-  auto text = config_with("", "", "", "") + "[mbnames]\nenabled = yes\nfilename = ~/mb\n";
-  const auto warnings = check(text);
-  REQUIRE(warnings.size() == 1);
-  CHECK_THAT(warnings[0], Contains("rc:24: [mbnames]: option 'enabled'")
-                              && Contains("no mailbox list is written"));
-  text = config_with("", "", "", "") + "[mbnames]\nenabled = no\n";
-  CHECK(check(text).empty());
-}
-
 TEST_CASE("an option whose absence would sync something else is refused", "[unsupported_options]") {
   CHECK(error_text([] { check(config_with("", "proxy = SOCKS5:localhost:9050", "", "")); })
         == "rc:7: account 'A': option 'proxy' is not supported by oimap yet, and ignoring it "

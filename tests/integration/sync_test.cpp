@@ -1043,6 +1043,43 @@ TEST_CASE("pythonfile, remotepasseval and each side's folderfilter, as OfflineIM
         != std::string::npos);
 }
 
+TEST_CASE("mbnames: the mailbox list is written from every account's record, as OfflineIMAP",
+          "[integration]") {
+  sync_env env;
+  REQUIRE(env.imap().command("CREATE Lists.dev").ok());
+  env.close_imap();
+  // Another account's record, as OfflineIMAP left it (not synced in this run).
+  fs::create_directories(env.metadata() / "mbnames");
+  write_file(env.metadata() / "mbnames" / "Other.json",
+             R"([{"accountname": "Other", "foldername": "Archive", "localfolders": "/x"}])");
+  const auto list = env.dir() / "muttrc.mailboxes";
+  const auto mbnames = [&](const std::string& extra) {
+    return "\n[mbnames]\nenabled = yes\nfilename = " + list.string()
+           + "\nheader = \"mailboxes \"\nperitem = +%(accountname)s/%(foldername)s\n"
+             "sep = \" \"\nfooter = \"\\n\"\n"
+           + extra;
+  };
+  env.write_config({}, {}, mbnames(""));
+  auto r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(read_file(list) == "mailboxes +Other/Archive +Test/INBOX +Test/Lists.dev\n");
+  CHECK(read_file(env.metadata() / "mbnames" / "Test.json").find(env.local_root().string())
+        != std::string::npos);
+
+  env.write_config({}, {}, mbnames("folderfilter = lambda a, f: f != 'Lists.dev'\n"));
+  r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(read_file(list) == "mailboxes +Other/Archive +Test/INBOX\n");
+
+  env.write_config({}, {}, "\n[mbnames]\nenabled = yes\nfilename = " + list.string() + "\n");
+  r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("[mbnames]: 'header' is required when enabled = yes") != std::string::npos);
+}
+
 TEST_CASE("with no password in the config, ~/.netrc's entry for the host logs in",
           "[integration]") {
   sync_env env;
