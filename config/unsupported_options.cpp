@@ -118,6 +118,11 @@ private:
 std::vector<std::string> check_unsupported_options(const config_file& file, const settings& s) {
   checker c(file);
 
+  if (file.has_section("mbnames") && file.get_bool("mbnames", "enabled", false)
+      && file.get_bool("mbnames", "incremental", false))
+    c.warn_about("mbnames", "[mbnames]", "incremental",
+                 "the list is written once, after all the accounts");
+
   std::set<std::string> seen;
   for (const auto& account : s.accounts) {
     const std::string section = "Account " + account.name;

@@ -78,6 +78,16 @@ TEST_CASE("an option where OfflineIMAP does not read it is no warning", "[unsupp
   CHECK(check(config_with("", "", "idlefolders = ['x']", "maxage = 3")).empty());
 }
 
+TEST_CASE("mbnames incremental is named", "[unsupported_options]") {
+  auto text = config_with("", "", "", "") + "[mbnames]\nenabled = yes\nincremental = yes\n";
+  const auto warnings = check(text);
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0],
+             Contains("rc:25: [mbnames]: option 'incremental'") && Contains("written once"));
+  CHECK(
+      check(config_with("", "", "", "") + "[mbnames]\nenabled = no\nincremental = yes\n").empty());
+}
+
 TEST_CASE("an option whose absence would sync something else is refused", "[unsupported_options]") {
   CHECK(error_text([] { check(config_with("", "proxy = SOCKS5:localhost:9050", "", "")); })
         == "rc:7: account 'A': option 'proxy' is not supported by oimap yet, and ignoring it "
