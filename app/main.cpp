@@ -34,6 +34,18 @@ namespace {
 
 std::atomic<bool> stop_requested{false};
 std::atomic<int> signals_seen{0};
+// Autorefresh, as OfflineIMAP: SIGUSR1 cuts the wait for the next round
+// short; SIGUSR2 (or SIGABRT) ends the run after the round under way.
+std::atomic<bool> sync_now{false};
+std::atomic<bool> last_round{false};
+
+extern "C" void on_sync_now(int) {
+  sync_now.store(true);
+}
+
+extern "C" void on_last_round(int) {
+  last_round.store(true);
+}
 
 extern "C" void on_stop_signal(int) {
   // First signal: finish the current batch of each folder, record it, exit.
@@ -51,6 +63,11 @@ void install_signal_handlers() {
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGHUP, &sa, nullptr);
+  sa.sa_handler = on_sync_now;
+  ::sigaction(SIGUSR1, &sa, nullptr);
+  sa.sa_handler = on_last_round;
+  ::sigaction(SIGUSR2, &sa, nullptr);
+  ::sigaction(SIGABRT, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN); // a dropped connection is an error, not a death
 }
 
@@ -158,14 +175,16 @@ int run(const oimap::app::cli_options& cli) {
           code = std::max(code, 1);
         }
       }
-      if (cli.once || refresh_minutes <= 0 || stop_requested.load())
+      if (cli.once || refresh_minutes <= 0 || stop_requested.load() || last_round.load())
         break;
-      // autorefresh: sleep until the next round or a stop signal.
+      // autorefresh: sleep until the next round, SIGUSR1, or a signal to end.
       const auto until = std::chrono::steady_clock::now()
                          + std::chrono::duration<double, std::ratio<60>>(refresh_minutes);
-      while (!stop_requested.load() && std::chrono::steady_clock::now() < until)
+      while (!stop_requested.load() && !last_round.load() && !sync_now.load()
+             && std::chrono::steady_clock::now() < until)
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      if (stop_requested.load())
+      sync_now.store(false);
+      if (stop_requested.load() || last_round.load())
         break;
     }
     {

@@ -1043,6 +1043,42 @@ TEST_CASE("pythonfile, remotepasseval and each side's folderfilter, as OfflineIM
         != std::string::npos);
 }
 
+TEST_CASE("autorefresh: SIGUSR1 syncs at once, SIGUSR2 ends the run after the round",
+          "[integration]") {
+  sync_env env;
+  REQUIRE(env.imap().append("INBOX", make_message("r1", "x\r\n")).ok());
+  env.close_imap();
+  // A round every 10 minutes: only a signal can bring the next one within
+  // the deadlines below.
+  child run(
+      {oimap_binary().string(), "-c", env.config().string(), "-k", "Account_Test:autorefresh=10"});
+  const auto inbox_holds = [&](std::size_t n) {
+    return [&env, n] {
+      return fs::exists(env.local_folder("INBOX") / "cur")
+             && maildir_messages(env.local_folder("INBOX")).size() == n;
+    };
+  };
+  REQUIRE(wait_until(run, inbox_holds(1)));
+  REQUIRE(env.imap().append("INBOX", make_message("r2", "x\r\n")).ok());
+  env.close_imap();
+  ::kill(run.pid, SIGUSR1);
+  CHECK(wait_until(run, inbox_holds(2)));
+
+  ::kill(run.pid, SIGUSR2);
+  int status = -1;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline)
+    if (::waitpid(run.pid, &status, WNOHANG) == run.pid) {
+      run.pid = -1;
+      break;
+    } else {
+      std::this_thread::yield();
+    }
+  REQUIRE(run.pid == -1); // it ended
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
 TEST_CASE("mbnames: the mailbox list is written from every account's record, as OfflineIMAP",
           "[integration]") {
   sync_env env;
