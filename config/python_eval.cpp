@@ -231,12 +231,16 @@ void python_evaluator::start(const std::string& where) {
         pythonfile_where_ + ": pythonfile " + pythonfile_->string() + " failed: " + py.error();
 }
 
-std::string python_evaluator::value(const std::string& expression, const std::string& where) {
-  std::lock_guard lock(python_mutex);
+void python_evaluator::ready(const std::string& where) {
   if (!py_)
     start(where);
   if (!failed_.empty())
     throw config_error(failed_);
+}
+
+std::string python_evaluator::value(const std::string& expression, const std::string& where) {
+  std::lock_guard lock(python_mutex);
+  ready(where);
   for (const auto& [known, value] : values_)
     if (known == expression)
       return value;
@@ -278,10 +282,7 @@ void* python_evaluator::invoke(const std::string& expression, const std::vector<
 bool python_evaluator::call(const std::string& expression, const std::vector<std::string>& args,
                             const std::string& where) {
   std::lock_guard lock(python_mutex);
-  if (!py_)
-    start(where);
-  if (!failed_.empty())
-    throw config_error(failed_);
+  ready(where);
   gil held(*py_);
   obj result = invoke(expression, args, where);
   const int truth = py_->PyObject_IsTrue(result);
@@ -295,10 +296,7 @@ std::string python_evaluator::call_text(const std::string& expression,
                                         const std::vector<std::string>& args,
                                         const std::string& where) {
   std::lock_guard lock(python_mutex);
-  if (!py_)
-    start(where);
-  if (!failed_.empty())
-    throw config_error(failed_);
+  ready(where);
   gil held(*py_);
   obj result = invoke(expression, args, where);
   std::string out = py_->utf8(result);

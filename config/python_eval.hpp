@@ -45,6 +45,8 @@ public:
 
 private:
   void start(const std::string& where); // this namespace, and pythonfile run in it
+  // Started (on first use), and no failed pythonfile; python_mutex held.
+  void ready(const std::string& where);
   // The function's result (a new PyObject reference); the GIL is held.
   void* invoke(const std::string& expression, const std::vector<std::string>& args,
                const std::string& where);
