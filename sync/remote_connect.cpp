@@ -6,9 +6,13 @@
 #include "config/paths.hpp"
 #include "config/python_eval.hpp"
 #include "protocol/session.hpp"
+#include "sync/password_prompt.hpp"
 
 #include <charconv>
+#include <map>
+#include <mutex>
 #include <thread>
+#include <unistd.h>
 
 namespace oimap::sync {
 
@@ -29,6 +33,31 @@ protocol::connect_options connection_options(const config::imap_settings& imap, 
   // never answers hang a run forever; oimap waits at most 2 minutes then.
   o.timeout_seconds = socktimeout > 0 ? socktimeout : default_socktimeout_seconds;
   return o;
+}
+
+// Asked once a run per repository: the other connections wait for the
+// answer, and take it.
+std::optional<config::secret> prompted_password(const std::string& repository,
+                                                const config::imap_settings& imap) {
+  static std::mutex mutex;
+  static std::map<std::string, config::secret> answers;
+  std::lock_guard lock(mutex);
+  if (auto it = answers.find(repository); it != answers.end())
+    return it->second;
+  const int tty = open_terminal();
+  if (tty < 0)
+    return std::nullopt;
+  std::optional<config::secret> answer;
+  try {
+    answer = ask_password(tty, "Password for " + imap.remoteuser + " on " + imap.remotehost
+                                   + " (repository '" + repository + "'): ");
+  } catch (const std::runtime_error&) {
+    // Not a terminal after all: nobody to ask.
+  }
+  ::close(tty);
+  if (answer)
+    answers.emplace(repository, *answer);
+  return answer;
 }
 
 bool needs_python(const config::imap_settings& imap) {
@@ -81,11 +110,14 @@ std::unique_ptr<protocol::session> connect_remote(const config::repository_setti
     if (entry && entry->password && (entry->login.empty() || entry->login == evaluated.remoteuser))
       password = entry->password;
   }
+  // Last, as OfflineIMAP's UIs: ask the user, if there is a terminal.
+  if (!password)
+    password = prompted_password(repo.name, evaluated);
   if (!password)
     throw config::config_error(repo.where + ": repository '" + repo.name
                                + "': no password configured (remotepass, remotepassfile, "
                                  "remotepasseval, or a .netrc entry for "
-                               + evaluated.remotehost + ")");
+                               + evaluated.remotehost + "), and no terminal to ask for one");
   auto o = connection_options(*imap, socktimeout);
   o.user = imap->remoteuser;
   o.password = password->reveal();

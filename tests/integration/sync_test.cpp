@@ -11,9 +11,12 @@
 #include <cstdio>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pty.h>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1142,6 +1145,78 @@ TEST_CASE("with no password in the config, ~/.netrc's entry for the host logs in
   INFO(r.out << r.err);
   CHECK(r.exit_code == 1);
   CHECK(r.err.find(".netrc may be read by others") != std::string::npos);
+}
+
+TEST_CASE("with no password anywhere, the terminal is asked, once for every connection",
+          "[integration]") {
+  sync_env env;
+  auto& imap = env.imap();
+  REQUIRE(imap.command("CREATE Other").ok());
+  for (const std::string f : {"INBOX", "Other"})
+    for (int i = 0; i < 20; ++i)
+      REQUIRE(imap.append(f, make_message(f + std::to_string(i), "x\r\n")).ok());
+  env.close_imap();
+  env.write_config("maxconnections = 2\n");
+  auto config = read_file(env.config());
+  config.replace(config.find("remotepass = pw\n"), 16, "");
+  write_file(env.config(), config);
+
+  int master = -1, slave = -1;
+  REQUIRE(::openpty(&master, &slave, nullptr, nullptr, nullptr) == 0);
+  // Everything for the child is made before fork(); HOME without a .netrc.
+  const std::string home = "HOME=" + env.dir().string();
+  std::vector<std::string> args{
+      oimap_binary().string(), "-c", env.config().string(), "-o", "-d", "imap"};
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp{const_cast<char*>(home.c_str()), nullptr};
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // The pty becomes the child's controlling terminal, and its output.
+    ::setsid();
+    ::ioctl(slave, TIOCSCTTY, 0);
+    ::dup2(slave, 0);
+    ::dup2(slave, 1);
+    ::dup2(slave, 2);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(slave);
+  std::string screen;
+  bool answered = false;
+  int status = -1;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{master, POLLIN, 0};
+    if (::poll(&p, 1, 100) > 0) {
+      char buf[4096];
+      const ssize_t n = ::read(master, buf, sizeof buf);
+      if (n > 0)
+        screen.append(buf, static_cast<std::size_t>(n));
+    }
+    if (!answered && screen.find("Password for alice on 127.0.0.1") != std::string::npos) {
+      REQUIRE(::write(master, "pw\n", 3) == 3);
+      answered = true;
+    }
+    if (::waitpid(pid, &status, WNOHANG) == pid)
+      break;
+  }
+  ::close(master);
+  if (!WIFEXITED(status) && !WIFSIGNALED(status)) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  INFO(screen);
+  REQUIRE(answered);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(occurrences(screen, "Password for") == 1);
+  CHECK(occurrences(screen, "AUTHENTICATE PLAIN <redacted>") == 2); // two logins, one question
+  CHECK(screen.find("pw\r\n") == std::string::npos);                // never echoed
+  require_same(env, "INBOX");
+  require_same(env, "Other");
 }
 
 TEST_CASE("presynchook runs before anything, postsynchook after the sync, each told the mode",
