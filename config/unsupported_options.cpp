@@ -57,8 +57,6 @@ constexpr unsupported warned_in_imap[] = {
     {"newmail_hook", "it is never called"},
     {"subscribedonly", "every folder the server lists is synced, subscribed or not", true},
     {"copy_ignore_eval", "no message is left out of the download"},
-    {"sslclientcert", "no client certificate is presented"},
-    {"sslclientkey", "no client certificate is presented"},
     {"ssl_version", "TLS 1.2 or newer is negotiated"},
     {"tls_level", "TLS 1.2 or newer is negotiated"},
     {"oauth2_client_id", "XOAUTH2 is not offered: the login uses the password"},

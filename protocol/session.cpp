@@ -18,7 +18,7 @@ namespace oimap::protocol {
 namespace {
 
 tls_options tls_options_of(const connect_options& o) {
-  return {o.host, o.cafile, o.verify, o.fingerprints};
+  return {o.host, o.cafile, o.verify, o.fingerprints, o.client_cert, o.client_key};
 }
 
 // Servers accept command lines of at least 8000 bytes (RFC 7162 §4); a uid

@@ -28,6 +28,8 @@ struct connect_options {
   std::string cafile;    // sslcacertfile (PEM); empty: the system store
   bool verify = true;    // certificate and host name checks; false only by explicit option
   std::vector<std::string> fingerprints; // cert_fingerprint (see tls_options)
+  std::string client_cert;               // sslclientcert (see tls_options)
+  std::string client_key;                // sslclientkey
   int timeout_seconds = 0;               // socktimeout for connect, reads and writes; 0 = none
   std::string user;
   std::string password;

@@ -200,6 +200,18 @@ std::unique_ptr<tls_transport> tls_transport::handshake(std::unique_ptr<transpor
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   }
 
+  if (!options.client_cert.empty()) {
+    const std::string& key = options.client_key.empty() ? options.client_cert : options.client_key;
+    if (SSL_CTX_use_certificate_chain_file(ctx, options.client_cert.c_str()) != 1)
+      throw fail_setup("cannot load client certificate " + options.client_cert + ": "
+                       + openssl_reason());
+    if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1)
+      throw fail_setup("cannot load client key " + key + ": " + openssl_reason());
+    if (SSL_CTX_check_private_key(ctx) != 1)
+      throw fail_setup("client key " + key + " does not belong to certificate "
+                       + options.client_cert);
+  }
+
   t->ssl_.reset(SSL_new(ctx));
   if (!t->ssl_)
     throw fail_setup("SSL_new: " + openssl_reason());

@@ -29,6 +29,10 @@ protocol::connect_options connection_options(const config::imap_settings& imap, 
     o.cafile = imap.sslcacertfile->string();
   o.verify = imap.tls_verify;
   o.fingerprints = imap.cert_fingerprints;
+  if (imap.sslclientcert)
+    o.client_cert = imap.sslclientcert->string();
+  if (imap.sslclientkey)
+    o.client_key = imap.sslclientkey->string();
   // socktimeout 0 means "none" to OfflineIMAP, which lets a server that
   // never answers hang a run forever; oimap waits at most 2 minutes then.
   o.timeout_seconds = socktimeout > 0 ? socktimeout : default_socktimeout_seconds;

@@ -65,6 +65,13 @@ struct test_pki {
     run("cd " + d
         + " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
           " -out server.pem -days 2 -extfile ext.cnf 2>/dev/null");
+    // A client certificate from the same CA, for servers that ask for one.
+    run("cd " + d
+        + " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+          " -keyout client.key -out client.csr -subj '/CN=oimap test client' 2>/dev/null");
+    run("cd " + d
+        + " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
+          " -out client.pem -days 2 2>/dev/null && cat client.pem client.key > client-both.pem");
   }
   ~test_pki() {
     std::error_code ec;
@@ -156,6 +163,28 @@ std::string get_page(transport& t) {
   for (std::size_t n; (n = t.read_some(buf, sizeof buf)) > 0;)
     page.append(buf, n);
   return page;
+}
+
+// The same, but it requires a client certificate from the test CA.
+struct client_cert_server {
+  std::uint16_t port = free_port();
+  child_process proc{{"openssl", "s_server", "-accept", std::to_string(port), "-cert",
+                      pki().cert.string(), "-key", pki().key.string(), "-www", "-naccept", "1000",
+                      "-Verify", "1", "-CAfile", pki().ca.string()},
+                     pki().dir / ("s_server-" + std::to_string(port) + ".log")};
+  client_cert_server() { wait_for_port(port, proc); }
+};
+
+// A page fetched from the client-certificate server, or the error that stopped it.
+std::string page_with_client_cert(const tls_options& opts) {
+  static client_cert_server s;
+  try {
+    auto tcp = tcp_transport::connect("localhost", s.port, 10);
+    auto t = tls_transport::handshake(std::move(tcp), opts);
+    return get_page(*t);
+  } catch (const imap_error& e) {
+    return std::string("error: ") + e.what();
+  }
 }
 
 std::string tls_failure(const std::string& addr, const tls_options& opts) {
@@ -258,6 +287,34 @@ TEST_CASE("a pin with sslcacertfile too: the chain and the name are checked as w
   // The server's own certificate is no CA: the chain fails despite the pin.
   CHECK_THAT(tls_failure("localhost", {"localhost", pki().cert.string(), true, {pin}}),
              Catch::StartsWith("TLS certificate verify failed"));
+}
+
+TEST_CASE("sslclientcert and sslclientkey: the client's certificate is presented", "[tls]") {
+  const auto dir = pki().dir;
+  tls_options with{"localhost", pki().ca.string(), true};
+  with.client_cert = (dir / "client.pem").string();
+  with.client_key = (dir / "client.key").string();
+  CHECK_THAT(page_with_client_cert(with), Catch::StartsWith("HTTP/1.0 200 ok"));
+  // The key in the certificate's own file.
+  tls_options both{"localhost", pki().ca.string(), true};
+  both.client_cert = (dir / "client-both.pem").string();
+  CHECK_THAT(page_with_client_cert(both), Catch::StartsWith("HTTP/1.0 200 ok"));
+  // Without one, the server ends the connection.
+  CHECK_THAT(page_with_client_cert({"localhost", pki().ca.string(), true}),
+             Catch::StartsWith("error: "));
+}
+
+TEST_CASE("a client certificate that cannot be used is a clear TLS error", "[tls]") {
+  const auto dir = pki().dir;
+  tls_options missing{"localhost", pki().ca.string(), true};
+  missing.client_cert = (dir / "none.pem").string();
+  CHECK_THAT(tls_failure("localhost", missing),
+             Catch::Contains("cannot load client certificate " + missing.client_cert));
+  tls_options mismatched{"localhost", pki().ca.string(), true};
+  mismatched.client_cert = (dir / "client.pem").string();
+  mismatched.client_key = pki().key.string(); // the server's
+  CHECK_THAT(tls_failure("localhost", mismatched),
+             Catch::Contains("cannot load client key") || Catch::Contains("does not belong"));
 }
 
 TEST_CASE("a missing CA file is a clear TLS error", "[tls]") {
