@@ -450,6 +450,26 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
       } else {
         listed = lease.session->list("", "*");
       }
+      // folderincludes: folders to sync whether the server lists them or the
+      // folderfilter wants them, as in OfflineIMAP (a name that does not
+      // exist fails its folder when the sync selects it).
+      std::set<std::string> included;
+      if (const auto& expr = settings.remote(account).folderincludes) {
+        const auto& repo = settings.remote(account);
+        const auto where = repo.where + ": repository '" + repo.name + "': folderincludes";
+        if (!ctx.python)
+          throw config::config_error(where + " needs the Python evaluator");
+        const auto names =
+            ctx.python->call_text("lambda: '\\n'.join(str(f) for f in (" + *expr + "))", {}, where);
+        for (std::size_t at = 0; at < names.size();) {
+          auto end = names.find('\n', at);
+          if (end == std::string::npos)
+            end = names.size();
+          if (end > at)
+            included.insert(names.substr(at, end - at));
+          at = end + 1;
+        }
+      }
       std::vector<sync::remote_folder> remote;
       for (auto& entry : listed) {
         bool selectable = true;
@@ -457,6 +477,26 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
           if (a == "\\Noselect" || a == "\\NoSelect" || a == "\\NonExistent")
             selectable = false;
         remote.push_back({entry.name, entry.delimiter, selectable});
+      }
+      for (const auto& name : included) {
+        if (std::any_of(remote.begin(), remote.end(),
+                        [&](const sync::remote_folder& r) { return r.name == name; }))
+          continue;
+        // Not listed: as OfflineIMAP, only if the server lets it be selected
+        // (a name it does not know must not become a folder here).
+        try {
+          lease.session->select(name, true);
+          remote.push_back({name, 0, true});
+        } catch (const protocol::imap_error& e) {
+          if (e.kind() != protocol::error_kind::no && e.kind() != protocol::error_kind::bad)
+            throw;
+          folder_report r;
+          r.folder = name;
+          r.result.outcome = sync::folder_outcome::failed;
+          r.result.message =
+              "folderincludes names '" + name + "', which the server cannot select: " + e.what();
+          out->failed.push_back(std::move(r));
+        }
       }
       sync::folder_tree_options fo;
       fo.local_sep = md->sep;
@@ -469,6 +509,8 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
       if (local_repo.folderfilter || remote_repo.folderfilter)
         // Each repository's filter sees its own side's name, as in OfflineIMAP.
         fo.filter = [&](const std::string& remote_name, const std::string& local_name) {
+          if (included.count(remote_name))
+            return true;
           const auto passes = [&](const config::repository_settings& repo,
                                   const std::string& name) {
             if (!repo.folderfilter)

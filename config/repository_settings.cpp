@@ -141,6 +141,7 @@ repository_settings load_repository(const config_file& file, std::string_view na
   repository.createfolders = reader.boolean("createfolders", true);
   repository.nametrans = reader.text("nametrans");
   repository.folderfilter = reader.text("folderfilter");
+  repository.folderincludes = reader.text("folderincludes");
   return repository;
 }
 

@@ -92,6 +92,8 @@ struct repository_settings {
   bool createfolders = true;
   std::optional<std::string> nametrans;    // Python expression, raw
   std::optional<std::string> folderfilter; // Python expression, raw
+  // Python expression (a list of folder names), raw; IMAP repositories only.
+  std::optional<std::string> folderincludes;
   std::variant<maildir_settings, imap_settings> backend;
 
   repository_type type() const {

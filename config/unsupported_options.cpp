@@ -39,10 +39,10 @@ constexpr unsupported warned_in_account[] = {
 };
 // Options of every repository type.
 constexpr unsupported warned_in_repository[] = {
-    {"folderincludes", "only the folders the server lists are synced"},
     {"foldersort", "folders sync in oimap's own order"},
 };
 constexpr unsupported warned_in_maildir[] = {
+    {"folderincludes", "only the folders the Maildir holds are synced"},
     {"startdate", "every message is synced, whatever its date"},
     {"restoreatime", "new/ and cur/ keep the access time the sync gives them", true},
     {"utime_from_header", "message files keep the time they were written", true},

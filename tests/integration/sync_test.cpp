@@ -1044,6 +1044,25 @@ TEST_CASE("pythonfile, remotepasseval and each side's folderfilter, as OfflineIM
   CHECK(r.err.find("repository 'TestRemote': folderfilter: 'lambda f: f.nosuchmethod()' failed: "
                    "AttributeError")
         != std::string::npos);
+
+  // folderincludes: synced whatever the filter says; one the server does not
+  // have fails alone.
+  env.write_config("folderfilter = wanted\nremotepasseval = password()\n"
+                   "folderincludes = ['Skip'] + extra\n",
+                   {}, "pythonfile = " + helpers.string() + "\n", "wrong");
+  write_file(helpers, read_file(helpers) + "extra = []\n");
+  r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  require_same(env, "Skip");
+  write_file(helpers, read_file(helpers) + "extra = ['Ghost']\n");
+  r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("folderincludes names 'Ghost', which the server cannot select")
+        != std::string::npos);
+  CHECK_FALSE(fs::exists(env.local_folder("Ghost")));
+  require_same(env, "Keep");
 }
 
 TEST_CASE("autorefresh: SIGUSR1 syncs at once, SIGUSR2 ends the run after the round",
