@@ -506,11 +506,24 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
       fo.remote_readonly = settings.remote(account).readonly;
       fo.only = ctx.only_folders;
       const auto& remote_repo = settings.remote(account);
-      if (local_repo.folderfilter || remote_repo.folderfilter)
+      // subscribedonly: a folder the server has but the user has not
+      // subscribed to is left out (not created here, nor again there).
+      std::set<std::string> unsubscribed;
+      if (remote_repo.imap() && remote_repo.imap()->subscribedonly) {
+        std::set<std::string> subscribed;
+        for (const auto& e : lease.session->lsub("", "*"))
+          subscribed.insert(e.name);
+        for (const auto& r : remote)
+          if (!subscribed.count(r.name))
+            unsubscribed.insert(r.name);
+      }
+      if (local_repo.folderfilter || remote_repo.folderfilter || !unsubscribed.empty())
         // Each repository's filter sees its own side's name, as in OfflineIMAP.
         fo.filter = [&](const std::string& remote_name, const std::string& local_name) {
           if (included.count(remote_name))
             return true;
+          if (unsubscribed.count(remote_name))
+            return false;
           const auto passes = [&](const config::repository_settings& repo,
                                   const std::string& name) {
             if (!repo.folderfilter)

@@ -103,6 +103,7 @@ imap_settings read_imap(const section_reader& reader) {
 
   imap.maxconnections = reader.integer("maxconnections", 1, 1, 1000);
   imap.expunge = reader.boolean("expunge", true);
+  imap.subscribedonly = reader.boolean("subscribedonly", false);
   imap.holdconnectionopen = reader.boolean("holdconnectionopen", false);
   imap.keepalive = reader.integer("keepalive", 0, 0, 24 * 3600);
   return imap;

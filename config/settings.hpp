@@ -77,6 +77,7 @@ struct imap_settings {
 
   int maxconnections = 1; // >= 1
   bool expunge = true;
+  bool subscribedonly = false;     // only the folders LSUB names
   bool holdconnectionopen = false; // parsed; not acted on yet
   int keepalive = 0;               // seconds; parsed; not acted on yet
 };

@@ -329,8 +329,8 @@ void session::note_enabled(const std::set<std::string>& enabled) {
 namespace {
 
 // mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox
-std::optional<list_entry> list_entry_of(const response& u) {
-  if (u.keyword != "LIST" || u.data.size() < 3 || u.data[0].type != value::kind::list)
+std::optional<list_entry> list_entry_of(const response& u, std::string_view keyword = "LIST") {
+  if (u.keyword != keyword || u.data.size() < 3 || u.data[0].type != value::kind::list)
     return std::nullopt;
   list_entry e;
   for (const auto& a : u.data[0].items)
@@ -352,6 +352,18 @@ std::vector<list_entry> session::list(std::string_view reference, std::string_vi
       out.push_back(std::move(*e));
   });
   expect_ok(r, "LIST " + std::string(pattern));
+  return out;
+}
+
+std::vector<list_entry> session::lsub(std::string_view reference, std::string_view pattern) {
+  command c("LSUB");
+  c.string(reference).string(pattern);
+  std::vector<list_entry> out;
+  response r = run_one(c, "LSUB", [&](const response& u) {
+    if (auto e = list_entry_of(u, "LSUB"))
+      out.push_back(std::move(*e));
+  });
+  expect_ok(r, "LSUB " + std::string(pattern));
   return out;
 }
 

@@ -142,6 +142,8 @@ public:
     std::vector<list_entry> entries;
     std::vector<status_result> statuses; // as the server sent them, each ok
   };
+  // LSUB reference pattern: the subscribed mailboxes (subscribedonly).
+  std::vector<list_entry> lsub(std::string_view reference, std::string_view pattern);
   listing list_status(std::string_view reference, std::string_view pattern);
   // CREATE; an existing mailbox ([ALREADYEXISTS]) is success.
   void create(std::string_view mailbox);

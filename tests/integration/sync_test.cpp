@@ -1138,6 +1138,34 @@ TEST_CASE("mbnames: the mailbox list is written from every account's record, as 
   CHECK(r.err.find("[mbnames]: 'header' is required when enabled = yes") != std::string::npos);
 }
 
+TEST_CASE("subscribedonly: only the folders the user subscribed to sync", "[integration]") {
+  sync_env env;
+  auto& imap = env.imap();
+  for (const std::string f : {"Subscribed", "Other"}) {
+    REQUIRE(imap.command("CREATE " + f).ok());
+    REQUIRE(imap.append(f, make_message(f + "1", "x\r\n")).ok());
+  }
+  REQUIRE(imap.command("SUBSCRIBE INBOX").ok());
+  REQUIRE(imap.command("SUBSCRIBE Subscribed").ok());
+  env.close_imap();
+  env.write_config("subscribedonly = yes\n");
+  auto r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  require_same(env, "Subscribed");
+  CHECK_FALSE(fs::exists(env.local_folder("Other")));
+
+  // Here but not subscribed there: left alone, not created on the server again.
+  fs::create_directories(env.local_folder("Other") / "cur");
+  fs::create_directories(env.local_folder("Other") / "new");
+  fs::create_directories(env.local_folder("Other") / "tmp");
+  r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("CREATE Other") == std::string::npos);
+  CHECK(maildir_messages(env.local_folder("Other")).empty());
+}
+
 TEST_CASE("with no password in the config, ~/.netrc's entry for the host logs in",
           "[integration]") {
   sync_env env;
