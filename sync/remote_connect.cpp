@@ -5,6 +5,7 @@
 #include "config/netrc.hpp"
 #include "config/paths.hpp"
 #include "config/python_eval.hpp"
+#include "protocol/imap_error.hpp"
 #include "protocol/session.hpp"
 #include "sync/password_prompt.hpp"
 
@@ -39,13 +40,16 @@ protocol::connect_options connection_options(const config::imap_settings& imap, 
   return o;
 }
 
-// Asked once a run per repository: the other connections wait for the
-// answer, and take it.
+// The passwords the user typed, by repository: asked once a run, the other
+// connections wait for the answer and take it; one the server refused is
+// forgotten (the next login asks again).
+std::mutex prompted_mutex;
+std::map<std::string, config::secret> prompted_answers;
+
 std::optional<config::secret> prompted_password(const std::string& repository,
                                                 const config::imap_settings& imap) {
-  static std::mutex mutex;
-  static std::map<std::string, config::secret> answers;
-  std::lock_guard lock(mutex);
+  auto& answers = prompted_answers;
+  std::lock_guard lock(prompted_mutex);
   if (auto it = answers.find(repository); it != answers.end())
     return it->second;
   const int tty = open_terminal();
@@ -115,8 +119,11 @@ std::unique_ptr<protocol::session> connect_remote(const config::repository_setti
       password = entry->password;
   }
   // Last, as OfflineIMAP's UIs: ask the user, if there is a terminal.
-  if (!password)
+  bool prompted = false;
+  if (!password) {
     password = prompted_password(repo.name, evaluated);
+    prompted = password.has_value();
+  }
   if (!password)
     throw config::config_error(repo.where + ": repository '" + repo.name
                                + "': no password configured (remotepass, remotepassfile, "
@@ -131,7 +138,15 @@ std::unique_ptr<protocol::session> connect_remote(const config::repository_setti
     if (m == "PLAIN" || m == "LOGIN")
       o.auth_mechanisms.push_back(m);
   o.trace = trace;
-  return protocol::session::connect(o, std::move(connected));
+  try {
+    return protocol::session::connect(o, std::move(connected));
+  } catch (const protocol::imap_error& e) {
+    if (prompted && e.kind() == protocol::error_kind::auth) {
+      std::lock_guard lock(prompted_mutex);
+      prompted_answers.erase(repo.name);
+    }
+    throw;
+  }
 }
 
 void early_connections::start(const std::string& key, const config::repository_settings& repo,

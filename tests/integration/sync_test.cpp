@@ -1194,6 +1194,94 @@ TEST_CASE("with no password in the config, ~/.netrc's entry for the host logs in
   CHECK(r.err.find(".netrc may be read by others") != std::string::npos);
 }
 
+// oimap with a pseudo-terminal as its controlling terminal and its output,
+// as a user at a terminal runs it (HOME without a .netrc).
+class on_terminal {
+public:
+  on_terminal(const std::vector<std::string>& args, const fs::path& home) {
+    int slave = -1;
+    REQUIRE(::openpty(&master_, &slave, nullptr, nullptr, nullptr) == 0);
+    // Everything for the child is made before fork().
+    const std::string home_var = "HOME=" + home.string();
+    std::vector<std::string> copy = args;
+    std::vector<char*> argv;
+    for (auto& a : copy)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp{const_cast<char*>(home_var.c_str()), nullptr};
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::setsid();
+      ::ioctl(slave, TIOCSCTTY, 0);
+      ::dup2(slave, 0);
+      ::dup2(slave, 1);
+      ::dup2(slave, 2);
+      ::execve(argv[0], argv.data(), envp.data());
+      ::_exit(127);
+    }
+    ::close(slave);
+  }
+  ~on_terminal() {
+    ::close(master_);
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  on_terminal(const on_terminal&) = delete;
+  on_terminal& operator=(const on_terminal&) = delete;
+
+  // Reads the screen until it shows `text` `times` times in all, or the
+  // process ends, or 60 s pass; whether it does.
+  bool shows(const std::string& text, std::size_t times = 1) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (occurrences(screen, text) < times && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{master_, POLLIN, 0};
+      if (::poll(&p, 1, 100) > 0) {
+        char buf[4096];
+        const ssize_t n = ::read(master_, buf, sizeof buf);
+        if (n > 0)
+          screen.append(buf, static_cast<std::size_t>(n));
+        else if (pid_ < 0)
+          break;
+      } else if (pid_ < 0) {
+        break;
+      }
+      if (pid_ > 0 && ::waitpid(pid_, &status_, WNOHANG) == pid_)
+        pid_ = -1;
+    }
+    return occurrences(screen, text) >= times;
+  }
+  void type(const std::string& keys) {
+    REQUIRE(::write(master_, keys.data(), keys.size()) == static_cast<ssize_t>(keys.size()));
+  }
+  void signal(int sig) { ::kill(pid_, sig); }
+  // The exit status once it ends (60 s at most), or -1.
+  int exit_code() {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
+      shows("\x01never\x01"); // drains the screen until the end or the deadline
+      if (pid_ > 0 && ::waitpid(pid_, &status_, WNOHANG) == pid_)
+        pid_ = -1;
+    }
+    return pid_ < 0 && WIFEXITED(status_) ? WEXITSTATUS(status_) : -1;
+  }
+
+  std::string screen;
+
+private:
+  int master_ = -1;
+  pid_t pid_ = -1;
+  int status_ = 0;
+};
+
+// The harness's config without its remotepass line.
+void forget_password(sync_env& env) {
+  auto config = read_file(env.config());
+  config.replace(config.find("remotepass = pw\n"), 16, "");
+  write_file(env.config(), config);
+}
+
 TEST_CASE("with no password anywhere, the terminal is asked, once for every connection",
           "[integration]") {
   sync_env env;
@@ -1204,66 +1292,43 @@ TEST_CASE("with no password anywhere, the terminal is asked, once for every conn
       REQUIRE(imap.append(f, make_message(f + std::to_string(i), "x\r\n")).ok());
   env.close_imap();
   env.write_config("maxconnections = 2\n");
-  auto config = read_file(env.config());
-  config.replace(config.find("remotepass = pw\n"), 16, "");
-  write_file(env.config(), config);
+  forget_password(env);
 
-  int master = -1, slave = -1;
-  REQUIRE(::openpty(&master, &slave, nullptr, nullptr, nullptr) == 0);
-  // Everything for the child is made before fork(); HOME without a .netrc.
-  const std::string home = "HOME=" + env.dir().string();
-  std::vector<std::string> args{
-      oimap_binary().string(), "-c", env.config().string(), "-o", "-d", "imap"};
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<char*> envp{const_cast<char*>(home.c_str()), nullptr};
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    // The pty becomes the child's controlling terminal, and its output.
-    ::setsid();
-    ::ioctl(slave, TIOCSCTTY, 0);
-    ::dup2(slave, 0);
-    ::dup2(slave, 1);
-    ::dup2(slave, 2);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  ::close(slave);
-  std::string screen;
-  bool answered = false;
-  int status = -1;
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{master, POLLIN, 0};
-    if (::poll(&p, 1, 100) > 0) {
-      char buf[4096];
-      const ssize_t n = ::read(master, buf, sizeof buf);
-      if (n > 0)
-        screen.append(buf, static_cast<std::size_t>(n));
-    }
-    if (!answered && screen.find("Password for alice on 127.0.0.1") != std::string::npos) {
-      REQUIRE(::write(master, "pw\n", 3) == 3);
-      answered = true;
-    }
-    if (::waitpid(pid, &status, WNOHANG) == pid)
-      break;
-  }
-  ::close(master);
-  if (!WIFEXITED(status) && !WIFSIGNALED(status)) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-  }
-  INFO(screen);
-  REQUIRE(answered);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
-  CHECK(occurrences(screen, "Password for") == 1);
-  CHECK(occurrences(screen, "AUTHENTICATE PLAIN <redacted>") == 2); // two logins, one question
-  CHECK(screen.find("pw\r\n") == std::string::npos);                // never echoed
+  on_terminal run({oimap_binary().string(), "-c", env.config().string(), "-o", "-d", "imap"},
+                  env.dir());
+  REQUIRE(run.shows("Password for alice on 127.0.0.1"));
+  run.type("pw\n");
+  const int code = run.exit_code();
+  INFO(run.screen);
+  CHECK(code == 0);
+  CHECK(occurrences(run.screen, "Password for") == 1);
+  CHECK(occurrences(run.screen, "AUTHENTICATE PLAIN <redacted>") == 2); // two logins, one question
+  CHECK(run.screen.find("pw\r\n") == std::string::npos);                // never echoed
   require_same(env, "INBOX");
   require_same(env, "Other");
+}
+
+TEST_CASE("a password the server refused is asked again at the next login", "[integration]") {
+  sync_env env;
+  REQUIRE(env.imap().append("INBOX", make_message("t1", "x\r\n")).ok());
+  env.close_imap();
+  env.write_config();
+  forget_password(env);
+  // Rounds every 10 minutes: SIGUSR1 brings the second at once.
+  on_terminal run(
+      {oimap_binary().string(), "-c", env.config().string(), "-k", "Account_Test:autorefresh=10"},
+      env.dir());
+  REQUIRE(run.shows("Password for alice"));
+  run.type("typo\n");
+  REQUIRE(run.shows("ERROR"));
+  run.signal(SIGUSR1);
+  REQUIRE(run.shows("Password for alice", 2));
+  run.type("pw\n");
+  REQUIRE(run.shows("Finished account Test", 2));
+  run.signal(SIGUSR2);
+  INFO(run.screen);
+  CHECK(run.exit_code() >= 0);
+  require_same(env, "INBOX");
 }
 
 TEST_CASE("presynchook runs before anything, postsynchook after the sync, each told the mode",
