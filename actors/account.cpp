@@ -698,6 +698,7 @@ struct account_state {
   int failed = 0;
   int uidvalidity = 0;
   int synced = 0;
+  std::vector<std::string> new_mail; // folders that got new mail from the server
   sync::folder_counts total;
   std::chrono::steady_clock::time_point started;
   caf::typed_response_promise<account_report> rp;
@@ -771,7 +772,13 @@ void finish(account_pointer self, std::string error = {}) {
   // As OfflineIMAP: after a sync that got to its folders (some may have
   // failed), not after one that could not start.
   const auto& account = account_of(*st.ctx, st.name);
-  const bool post_hook = st.setup && account.postsynchook;
+  const auto& remote_repo = st.ctx->settings->remote(account);
+  // The server repository's newmail_hook, once for each folder that got new
+  // mail, as OfflineIMAP calls it; then the postsynchook.
+  std::vector<std::string> new_mail;
+  if (st.setup && remote_repo.newmail_hook)
+    new_mail = st.new_mail;
+  const bool post_hook = st.setup && (account.postsynchook || !new_mail.empty());
   st.setup.reset();
   st.closing = (st.writer ? 2 : 1) + (post_hook ? 1 : 0);
   auto closed = [self, code](bool ok, const std::string& what) {
@@ -816,11 +823,21 @@ void finish(account_pointer self, std::string error = {}) {
           [closed](caf::error&) { closed(true, {}); });
   if (post_hook) {
     auto hook = self->system().spawn<caf::detached>(
-        [ui = st.ui, name = st.name, command = *account.postsynchook,
-         quick = st.ctx->quick](hook_runner_actor::pointer me) -> hook_runner_actor::behavior_type {
+        [ui = st.ui, name = st.name, command = account.postsynchook, quick = st.ctx->quick,
+         python = st.ctx->python, newmail = remote_repo.newmail_hook, new_mail,
+         where = remote_repo.where + ": repository '" + remote_repo.name + "': newmail_hook"](
+            hook_runner_actor::pointer me) -> hook_runner_actor::behavior_type {
           return {
-              [me, ui, name, command, quick](run_atom) {
-                call_hook(ui, name, "postsynchook", command, quick);
+              [me, ui, name, command, quick, python, newmail, new_mail, where](run_atom) {
+                for (std::size_t i = 0; i < new_mail.size() && python; ++i)
+                  try {
+                    python->call(*newmail, {}, where);
+                  } catch (const std::exception& e) {
+                    caf::anon_send(ui, event(ui::ui_event::kind::warning, name, e.what()));
+                    break;
+                  }
+                if (command)
+                  call_hook(ui, name, "postsynchook", *command, quick);
                 me->quit();
                 return true;
               },
@@ -906,6 +923,8 @@ void take_report(account_pointer self, const folder_report& r) {
   e.outcome = static_cast<int>(res.outcome);
   e.text = res.message;
   self->send(st.ui, std::move(e));
+  if (res.counts.downloaded > 0)
+    st.new_mail.push_back(r.folder);
   switch (res.outcome) {
   case sync::folder_outcome::ok:
     ++st.synced;

@@ -143,6 +143,7 @@ repository_settings load_repository(const config_file& file, std::string_view na
   repository.nametrans = reader.text("nametrans");
   repository.folderfilter = reader.text("folderfilter");
   repository.folderincludes = reader.text("folderincludes");
+  repository.newmail_hook = reader.text("newmail_hook");
   return repository;
 }
 

@@ -95,6 +95,9 @@ struct repository_settings {
   std::optional<std::string> folderfilter; // Python expression, raw
   // Python expression (a list of folder names), raw; IMAP repositories only.
   std::optional<std::string> folderincludes;
+  // Python expression: a function called with no argument for each folder
+  // that got new mail from this (IMAP) repository.
+  std::optional<std::string> newmail_hook;
   std::variant<maildir_settings, imap_settings> backend;
 
   repository_type type() const {

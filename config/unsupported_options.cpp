@@ -54,7 +54,6 @@ constexpr unsupported warned_in_imap[] = {
     {"holdconnectionopen", "connections close after each sync", true},
     {"keepalive", "connections close after each sync"},
     {"idlefolders", "no IDLE: with autorefresh, folders sync every autorefresh minutes"},
-    {"newmail_hook", "it is never called"},
     {"copy_ignore_eval", "no message is left out of the download"},
     {"ssl_version", "TLS 1.2 or newer is negotiated"},
     {"tls_level", "TLS 1.2 or newer is negotiated"},

@@ -1138,6 +1138,30 @@ TEST_CASE("mbnames: the mailbox list is written from every account's record, as 
   CHECK(r.err.find("[mbnames]: 'header' is required when enabled = yes") != std::string::npos);
 }
 
+TEST_CASE("newmail_hook is called for each folder new mail came down to", "[integration]") {
+  sync_env env;
+  REQUIRE(env.imap().command("CREATE Other").ok());
+  REQUIRE(env.imap().command("CREATE Quiet").ok());
+  env.close_imap();
+  const auto calls = env.dir() / "calls.log";
+  const auto helpers = env.dir() / "helpers.py";
+  write_file(helpers, "def notify():\n    open('" + calls.string() + "', 'a').write('new\\n')\n");
+  env.write_config("newmail_hook = notify\n", {}, "pythonfile = " + helpers.string() + "\n");
+  REQUIRE(env.oimap({"-o"}).exit_code == 0); // empty folders: nothing new
+  CHECK_FALSE(fs::exists(calls));
+
+  for (const std::string f : {"INBOX", "Other"})
+    REQUIRE(env.imap().append(f, make_message(f + "1", "x\r\n")).ok());
+  env.close_imap();
+  auto r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(read_file(calls) == "new\nnew\n");
+  // Nothing new: not called.
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  CHECK(read_file(calls) == "new\nnew\n");
+}
+
 TEST_CASE("subscribedonly: only the folders the user subscribed to sync", "[integration]") {
   sync_env env;
   auto& imap = env.imap();
