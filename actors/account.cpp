@@ -731,6 +731,8 @@ folder_job job_for(account_pointer self, sync::folder_pair pair) {
     job.ahead = st.setup->ahead->future(pair.remote_name);
   job.pair = std::move(pair);
   job.options = folder_options(settings, account);
+  if (const auto* md = settings.local(account).maildir())
+    job.restoreatime = md->restoreatime;
   return job;
 }
 

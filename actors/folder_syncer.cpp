@@ -1,13 +1,14 @@
 // The folder syncer is detached: its sync blocks on sockets and disk for its whole life.
 #include "actors/folder_syncer.hpp"
 
-#include "config/python_eval.hpp"
-
 #include "actors/connection_pool.hpp"
 #include "actors/message_copier.hpp"
 #include "actors/status_writer.hpp"
+#include "config/python_eval.hpp"
 #include "protocol/imap_error.hpp"
 #include "protocol/session.hpp"
+#include "storage/dir_atimes.hpp"
+#include "storage/maildir_store.hpp"
 #include "storage/storage_error.hpp"
 #include "sync/remote_connect.hpp"
 
@@ -17,6 +18,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 namespace oimap::actors {
 
@@ -108,6 +110,13 @@ folder_report run_job(caf::actor_system& sys, const folder_job& job) {
     held = false;
     checkin(job.pool, std::move(lease));
   };
+  std::optional<storage::dir_atimes> atimes;
+  if (job.restoreatime)
+    try {
+      atimes.emplace(job.local->folder_path(job.pair.local_name));
+    } catch (const storage::storage_error&) {
+      // A name the store refuses: the sync reports it.
+    }
   try {
     report.result =
         sync::sync_folder(acquire, *job.local, *job.status, job.pair, write_status, job.options,
@@ -121,6 +130,8 @@ folder_report run_job(caf::actor_system& sys, const folder_job& job) {
   }
   if (held)
     checkin(job.pool, std::move(lease));
+  if (atimes)
+    atimes->restore();
   if (!started)
     announce_start(job); // done without the server: the ui still sees it start
   return report;

@@ -25,6 +25,7 @@ struct folder_job {
   // it, so the pool hands the folder that one when it can.
   std::uintptr_t prefer_session = 0;
   sync::folder_sync_options options;
+  bool restoreatime = false; // the local repository's: new/ and cur/ keep their access times
   // Its part of the setup's EXAMINE round, if it has one (see sync::examine_ahead).
   sync::examined_ahead ahead;
   connection_pool_actor pool;

@@ -38,6 +38,7 @@ maildir_settings read_maildir(const section_reader& reader) {
     reader.fail("sep", "'sep' must be a single character such as '.' or '/', not '" + sep + "'");
   }
   maildir.sep = sep[0];
+  maildir.restoreatime = reader.boolean("restoreatime", false);
   return maildir;
 }
 

@@ -45,6 +45,7 @@ struct general_settings {
 struct maildir_settings {
   std::filesystem::path localfolders; // expanded
   char sep = '.';                     // hierarchy separator on disk
+  bool restoreatime = false;          // new/ and cur/ keep their access times
 };
 
 // The IMAP part of a [Repository X] with type = IMAP.

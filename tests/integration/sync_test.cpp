@@ -1138,6 +1138,45 @@ TEST_CASE("mbnames: the mailbox list is written from every account's record, as 
   CHECK(r.err.find("[mbnames]: 'header' is required when enabled = yes") != std::string::npos);
 }
 
+TEST_CASE("restoreatime: new/ and cur/ keep their access times through a sync", "[integration]") {
+  sync_env env;
+  REQUIRE(env.imap().append("INBOX", make_message("a1", "x\r\n")).ok());
+  env.close_imap();
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  const auto inbox = env.local_folder("INBOX");
+  // Access times from long ago, older than the directories' changes: a
+  // relatime file system (as here) moves them when a sync reads the folder.
+  const auto age = [&] {
+    const timespec old[2] = {{1000000000, 0}, {0, UTIME_OMIT}};
+    for (const char* sub : {"new", "cur"})
+      REQUIRE(::utimensat(AT_FDCWD, (inbox / sub).c_str(), old, 0) == 0);
+  };
+  const auto atime = [&](const char* sub) {
+    struct stat st;
+    REQUIRE(::stat((inbox / sub).c_str(), &st) == 0);
+    return st.st_atim.tv_sec;
+  };
+  const auto sync_new_mail = [&](const std::string& id, const std::vector<std::string>& args) {
+    REQUIRE(env.imap().append("INBOX", make_message(id, "y\r\n")).ok());
+    env.close_imap();
+    auto r = env.oimap(args);
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+  };
+
+  age();
+  sync_new_mail("a2", {"-o"});
+  const bool file_system_moves_atime = atime("new") != 1000000000 || atime("cur") != 1000000000;
+  if (!file_system_moves_atime)
+    WARN("this file system keeps access times (noatime): restoreatime shows nothing here");
+
+  age();
+  sync_new_mail("a3", {"-o", "-k", "Repository_TestLocal:restoreatime=yes"});
+  CHECK(atime("new") == 1000000000);
+  CHECK(atime("cur") == 1000000000);
+  CHECK(maildir_messages(inbox).size() == 3);
+}
+
 TEST_CASE("newmail_hook is called for each folder new mail came down to", "[integration]") {
   sync_env env;
   REQUIRE(env.imap().command("CREATE Other").ok());
