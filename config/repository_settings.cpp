@@ -39,6 +39,7 @@ maildir_settings read_maildir(const section_reader& reader) {
   }
   maildir.sep = sep[0];
   maildir.restoreatime = reader.boolean("restoreatime", false);
+  maildir.utime_from_header = reader.boolean("utime_from_header", false);
   return maildir;
 }
 

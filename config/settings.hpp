@@ -46,6 +46,7 @@ struct maildir_settings {
   std::filesystem::path localfolders; // expanded
   char sep = '.';                     // hierarchy separator on disk
   bool restoreatime = false;          // new/ and cur/ keep their access times
+  bool utime_from_header = false;     // a downloaded file's mtime: its Date: header's
 };
 
 // The IMAP part of a [Repository X] with type = IMAP.

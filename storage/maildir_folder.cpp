@@ -1,6 +1,8 @@
 // Maildir folder operations: scan, deliver, rename for flags and uids, remove, read.
 #include "storage/maildir_folder.hpp"
 
+#include "storage/mail_date.hpp"
+
 #include "storage/maildir_name.hpp"
 #include "storage/storage_error.hpp"
 
@@ -69,7 +71,7 @@ message_writer::message_writer(maildir_folder* folder, unique_fd fd, std::filesy
 message_writer::message_writer(message_writer&& o) noexcept
     : folder_(o.folder_), fd_(std::move(o.fd_)), tmp_path_(std::move(o.tmp_path_)),
       unique_(std::move(o.unique_)), converter_(o.converter_), buffer_(std::move(o.buffer_)),
-      used_(o.used_), finished_(o.finished_) {
+      used_(o.used_), finished_(o.finished_), head_(std::move(o.head_)), head_done_(o.head_done_) {
   o.finished_ = true;
 }
 
@@ -84,6 +86,8 @@ message_writer& message_writer::operator=(message_writer&& o) noexcept {
     buffer_ = std::move(o.buffer_);
     used_ = o.used_;
     finished_ = o.finished_;
+    head_ = std::move(o.head_);
+    head_done_ = o.head_done_;
     o.finished_ = true;
   }
   return *this;
@@ -107,9 +111,30 @@ void message_writer::finish_conversion() {
   }
 }
 
+void message_writer::keep_head(std::string_view wire_chunk) {
+  // Headers longer than this are not worth reading for a date.
+  constexpr std::size_t most = 64 * 1024;
+  head_.append(wire_chunk.substr(0, most - std::min(most, head_.size())));
+  head_done_ = head_.size() >= most || head_.find("\r\n\r\n") != std::string::npos
+               || head_.find("\n\n") != std::string::npos;
+}
+
+void message_writer::set_time_from_header() {
+  const auto when = date_header_time(head_);
+  if (!when)
+    return;
+  struct timespec ts[2];
+  ts[0].tv_sec = ts[1].tv_sec = static_cast<time_t>(*when);
+  ts[0].tv_nsec = ts[1].tv_nsec = 0;
+  if (::futimens(fd_.get(), ts) != 0)
+    throw_errno("set the time of", tmp_path_, errno);
+}
+
 void message_writer::write(std::string_view wire_chunk) {
   if (finished_)
     throw storage_error("cannot write " + tmp_path_.string() + ": message already finished");
+  if (!head_done_ && folder_->opts_.utime_from_header)
+    keep_head(wire_chunk);
   // Convert in slices that fit the room left, so the buffer (allocated once
   // per message) is never outgrown, however big the chunk.
   while (!wire_chunk.empty()) {
@@ -133,6 +158,8 @@ std::string message_writer::commit(std::uint32_t uid, flag_set flags, const deli
       ts[0].tv_nsec = ts[1].tv_nsec = 0;
       if (::futimens(fd_.get(), ts) != 0)
         throw_errno("set the time of", tmp_path_, errno);
+    } else if (folder_->opts_.utime_from_header) {
+      set_time_from_header();
     }
     if (folder_->opts_.fsync && !folder_->on_ram_fs_ && ::fsync(fd_.get()) != 0)
       throw_errno("fsync", tmp_path_, errno);
@@ -165,6 +192,8 @@ staged_message message_writer::stage(std::uint32_t uid, flag_set flags) {
   try {
     finish_conversion();
     flush();
+    if (folder_->opts_.utime_from_header)
+      set_time_from_header();
     if (int err = fd_.close())
       throw_errno("write", tmp_path_, err);
     finished_ = true;

@@ -23,6 +23,7 @@ namespace oimap::storage {
 struct maildir_options {
   bool fsync = true; // fsync message files before their rename, and dirs in sync_dirs()
   bool windows_compatible = false; // '!' instead of ':' before the flags
+  bool utime_from_header = false;  // a delivered file's mtime is its Date: header's time
 };
 
 // One message file as scan() found it.
@@ -102,6 +103,11 @@ private:
   std::unique_ptr<char[]> buffer_; // converted bytes not yet written
   std::size_t used_ = 0;
   bool finished_ = true;
+  // utime_from_header: the message's first bytes, up to its headers' end.
+  std::string head_;
+  bool head_done_ = false;
+  void keep_head(std::string_view wire_chunk);
+  void set_time_from_header(); // futimens to the Date: header's time, if it has one
 };
 
 // Reads one message file in wire form (LF -> CRLF), chunk by chunk. It holds

@@ -1177,6 +1177,37 @@ TEST_CASE("restoreatime: new/ and cur/ keep their access times through a sync", 
   CHECK(maildir_messages(inbox).size() == 3);
 }
 
+TEST_CASE("utime_from_header: a downloaded file's mtime is its Date: header's time",
+          "[integration]") {
+  sync_env env;
+  auto& imap = env.imap();
+  // The second is big enough to come in several pieces; the third has no date.
+  REQUIRE(imap.append("INBOX", "Date: Tue, 3 Jun 2008 13:05:30 +0200\r\nSubject: a\r\n"
+                               "Message-ID: <d1@x>\r\n\r\nbody\r\n")
+              .ok());
+  REQUIRE(imap.append("INBOX", "Subject: b\r\nMessage-ID: <d2@x>\r\nDate: 1 Jan 2020 00:00:00 GMT"
+                               "\r\n\r\n"
+                                   + std::string(300000, 'x') + "\r\n")
+              .ok());
+  REQUIRE(imap.append("INBOX", "Subject: c\r\nMessage-ID: <d3@x>\r\n\r\nno date\r\n").ok());
+  env.close_imap();
+  env.write_config({}, "utime_from_header = yes\n");
+  auto r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  std::map<std::string, std::int64_t> mtime_of; // by Subject
+  for (const auto& [name, path] : maildir_files(env.local_folder("INBOX"))) {
+    struct stat st;
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    const auto text = read_file(path);
+    mtime_of[text.substr(text.find("Subject: ") + 9, 1)] = st.st_mtim.tv_sec;
+  }
+  REQUIRE(mtime_of.size() == 3);
+  CHECK(mtime_of["a"] == 1212491130);
+  CHECK(mtime_of["b"] == 1577836800);
+  CHECK(mtime_of["c"] > 1577836800); // no date: the time it was written
+}
+
 TEST_CASE("newmail_hook is called for each folder new mail came down to", "[integration]") {
   sync_env env;
   REQUIRE(env.imap().command("CREATE Other").ok());
