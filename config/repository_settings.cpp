@@ -40,6 +40,7 @@ maildir_settings read_maildir(const section_reader& reader) {
   maildir.sep = sep[0];
   maildir.restoreatime = reader.boolean("restoreatime", false);
   maildir.utime_from_header = reader.boolean("utime_from_header", false);
+  maildir.filename_use_mail_timestamp = reader.boolean("filename_use_mail_timestamp", false);
   return maildir;
 }
 

@@ -43,10 +43,11 @@ struct general_settings {
 
 // The Maildir part of a [Repository X] with type = Maildir.
 struct maildir_settings {
-  std::filesystem::path localfolders; // expanded
-  char sep = '.';                     // hierarchy separator on disk
-  bool restoreatime = false;          // new/ and cur/ keep their access times
-  bool utime_from_header = false;     // a downloaded file's mtime: its Date: header's
+  std::filesystem::path localfolders;       // expanded
+  char sep = '.';                           // hierarchy separator on disk
+  bool restoreatime = false;                // new/ and cur/ keep their access times
+  bool utime_from_header = false;           // a downloaded file's mtime: its Date: header's
+  bool filename_use_mail_timestamp = false; // and the time in its name
 };
 
 // The IMAP part of a [Repository X] with type = IMAP.

@@ -44,7 +44,6 @@ constexpr unsupported warned_in_repository[] = {
 constexpr unsupported warned_in_maildir[] = {
     {"folderincludes", "only the folders the Maildir holds are synced"},
     {"startdate", "every message is synced, whatever its date"},
-    {"filename_use_mail_timestamp", "message file names take the time of the sync", true},
 };
 constexpr unsupported warned_in_imap[] = {
     {"ipv6", "the system picks the address family"},

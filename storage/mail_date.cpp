@@ -157,7 +157,8 @@ std::optional<std::int64_t> parse_mail_date(std::string_view text) {
   return utc - static_cast<std::int64_t>(zone) * 60;
 }
 
-std::optional<std::int64_t> date_header_time(std::string_view headers) {
+std::optional<std::int64_t> date_header_time(std::string_view headers, std::string_view name) {
+  const std::string prefix = lower(name) + ":";
   std::size_t pos = 0;
   while (pos < headers.size()) {
     std::size_t eol = headers.find('\n', pos);
@@ -168,8 +169,8 @@ std::optional<std::int64_t> date_header_time(std::string_view headers) {
       line.remove_suffix(1);
     if (line.empty())
       return std::nullopt; // the end of the headers
-    if (line.size() > 5 && lower(line.substr(0, 5)) == "date:") {
-      std::string value(line.substr(5));
+    if (line.size() > prefix.size() && lower(line.substr(0, prefix.size())) == prefix) {
+      std::string value(line.substr(prefix.size()));
       // Folded continuation lines belong to it.
       for (std::size_t next = eol + 1; next < headers.size();) {
         std::size_t e = headers.find('\n', next);

@@ -130,10 +130,24 @@ void message_writer::set_time_from_header() {
     throw_errno("set the time of", tmp_path_, errno);
 }
 
+std::string message_writer::name_unique() const {
+  if (!folder_->opts_.filename_use_mail_timestamp)
+    return unique_;
+  auto when = date_header_time(head_);
+  if (!when)
+    when = date_header_time(head_, "Delivery-date");
+  if (!when)
+    return unique_;
+  name_origin origin = next_name_origin();
+  origin.time = *when;
+  return unique_part(origin);
+}
+
 void message_writer::write(std::string_view wire_chunk) {
   if (finished_)
     throw storage_error("cannot write " + tmp_path_.string() + ": message already finished");
-  if (!head_done_ && folder_->opts_.utime_from_header)
+  if (!head_done_
+      && (folder_->opts_.utime_from_header || folder_->opts_.filename_use_mail_timestamp))
     keep_head(wire_chunk);
   // Convert in slices that fit the room left, so the buffer (allocated once
   // per message) is never outgrown, however big the chunk.
@@ -166,7 +180,7 @@ std::string message_writer::commit(std::uint32_t uid, flag_set flags, const deli
     if (int err = fd_.close())
       throw_errno("write", tmp_path_, err);
 
-    std::string unique = unique_;
+    std::string unique = name_unique();
     if (times.name_time) {
       name_origin origin = next_name_origin();
       origin.time = *times.name_time;
@@ -197,7 +211,8 @@ staged_message message_writer::stage(std::uint32_t uid, flag_set flags) {
     if (int err = fd_.close())
       throw_errno("write", tmp_path_, err);
     finished_ = true;
-    return {tmp_path_, unique_, uid, flags};
+    std::string named = name_unique();
+    return {tmp_path_, unique_, named == unique_ ? std::string() : std::move(named), uid, flags};
   } catch (...) {
     abort();
     throw;
@@ -381,7 +396,9 @@ std::vector<std::string> maildir_folder::commit_staged(std::vector<staged_messag
     const bool windows = opts_.windows_compatible;
     for (; done < staged.size(); ++done) {
       const auto& m = staged[done];
-      location to{!m.flags.has(flag::seen), format_name(m.unique, m.uid, md5_, m.flags, windows)};
+      location to{!m.flags.has(flag::seen),
+                  format_name(m.name_unique.empty() ? m.unique : m.name_unique, m.uid, md5_,
+                              m.flags, windows)};
       place(m.unique, m.tmp_path, to);
       std::string key = key_of(to.filename, windows);
       add_file(key, std::move(to));

@@ -24,6 +24,8 @@ struct maildir_options {
   bool fsync = true; // fsync message files before their rename, and dirs in sync_dirs()
   bool windows_compatible = false; // '!' instead of ':' before the flags
   bool utime_from_header = false;  // a delivered file's mtime is its Date: header's time
+  // The time in a delivered file's name is its Date: (else Delivery-date:) header's.
+  bool filename_use_mail_timestamp = false;
 };
 
 // One message file as scan() found it.
@@ -56,7 +58,8 @@ class maildir_folder;
 // replaces one fsync per message by one file-system sync per batch.
 struct staged_message {
   std::filesystem::path tmp_path;
-  std::string unique;
+  std::string unique;      // its tmp/ name
+  std::string name_unique; // the unique part of its name in place; empty: unique
   std::uint32_t uid = 0;
   flag_set flags;
 };
@@ -108,6 +111,8 @@ private:
   bool head_done_ = false;
   void keep_head(std::string_view wire_chunk);
   void set_time_from_header(); // futimens to the Date: header's time, if it has one
+  // The unique part its name takes in place: unique_, or with the header's time.
+  std::string name_unique() const;
 };
 
 // Reads one message file in wire form (LF -> CRLF), chunk by chunk. It holds

@@ -1177,7 +1177,7 @@ TEST_CASE("restoreatime: new/ and cur/ keep their access times through a sync", 
   CHECK(maildir_messages(inbox).size() == 3);
 }
 
-TEST_CASE("utime_from_header: a downloaded file's mtime is its Date: header's time",
+TEST_CASE("utime_from_header and filename_use_mail_timestamp take the Date: header's time",
           "[integration]") {
   sync_env env;
   auto& imap = env.imap();
@@ -1191,21 +1191,28 @@ TEST_CASE("utime_from_header: a downloaded file's mtime is its Date: header's ti
               .ok());
   REQUIRE(imap.append("INBOX", "Subject: c\r\nMessage-ID: <d3@x>\r\n\r\nno date\r\n").ok());
   env.close_imap();
-  env.write_config({}, "utime_from_header = yes\n");
+  env.write_config({}, "utime_from_header = yes\nfilename_use_mail_timestamp = yes\n");
   auto r = env.oimap({"-o"});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   std::map<std::string, std::int64_t> mtime_of; // by Subject
+  std::map<std::string, std::string> name_of;
   for (const auto& [name, path] : maildir_files(env.local_folder("INBOX"))) {
     struct stat st;
     REQUIRE(::stat(path.c_str(), &st) == 0);
     const auto text = read_file(path);
-    mtime_of[text.substr(text.find("Subject: ") + 9, 1)] = st.st_mtim.tv_sec;
+    const auto subject = text.substr(text.find("Subject: ") + 9, 1);
+    mtime_of[subject] = st.st_mtim.tv_sec;
+    name_of[subject] = name;
   }
   REQUIRE(mtime_of.size() == 3);
   CHECK(mtime_of["a"] == 1212491130);
   CHECK(mtime_of["b"] == 1577836800);
   CHECK(mtime_of["c"] > 1577836800); // no date: the time it was written
+  // filename_use_mail_timestamp: the same times begin the names.
+  CHECK(name_of["a"].rfind("1212491130_", 0) == 0);
+  CHECK(name_of["b"].rfind("1577836800_", 0) == 0);
+  CHECK(name_of["c"].rfind("15", 0) != 0);
 }
 
 TEST_CASE("newmail_hook is called for each folder new mail came down to", "[integration]") {

@@ -31,4 +31,6 @@ TEST_CASE("the Date: header among the headers, not the body's", "[mail_date]") {
         == 1212491130);
   CHECK_FALSE(date_header_time("From: a@b\nSubject: x\n\nDate: Tue, 3 Jun 2008 11:05:30 GMT\n"));
   CHECK_FALSE(date_header_time("Date: garbage\n\n"));
+  CHECK(date_header_time("Delivery-date: Tue, 3 Jun 2008 11:05:30 GMT\n\n", "Delivery-date")
+        == 1212491130);
 }
