@@ -165,8 +165,14 @@ std::string encode_pending(const pending_upload& p) {
 
 [[noreturn]] void throw_status(const std::filesystem::path& dir, const char* what,
                                const rocksdb::Status& s) {
-  throw storage_error(std::string("cannot ") + what + " status database " + dir.string() + ": "
-                      + s.ToString());
+  std::string message =
+      std::string("cannot ") + what + " status database " + dir.string() + ": " + s.ToString();
+  if (s.IsCorruption())
+    // What the user can do: the next run pairs messages by the UIDs in the
+    // Maildir's file names and copies nothing twice (the integration tests
+    // show it), at the price of one full comparison.
+    message += "; move it aside and the next run rebuilds it from the Maildir and the server";
+  throw storage_error(message);
 }
 
 // RocksDB's OPTIONS files, which oimap does not let it write (see

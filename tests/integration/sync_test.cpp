@@ -1215,6 +1215,24 @@ TEST_CASE("utime_from_header and filename_use_mail_timestamp take the Date: head
   CHECK(name_of["c"].rfind("15", 0) != 0);
 }
 
+TEST_CASE("a status database lost or moved aside is rebuilt, nothing copied twice",
+          "[integration]") {
+  sync_env env;
+  seed_inbox_and_sync(env, 20);
+  // Changes on both sides since, then the status is gone.
+  REQUIRE(env.imap().append("INBOX", make_message("later-remote", "r\r\n")).ok());
+  env.close_imap();
+  write_file(env.local_folder("INBOX") / "new" / "1700000000.L1.h",
+             lf(make_message("later-local", "l\r\n")));
+  fs::remove_all(env.metadata());
+  CHECK(resync_inbox(env) == 22);
+  // And the rebuilt status serves the next run: nothing to do.
+  auto r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(maildir_messages(env.server_folder("INBOX")).size() == 22);
+}
+
 TEST_CASE("newmail_hook is called for each folder new mail came down to", "[integration]") {
   sync_env env;
   REQUIRE(env.imap().command("CREATE Other").ok());

@@ -314,6 +314,16 @@ TEST_CASE("an unusable directory gives an error naming it", "[status_db]") {
                     Catch::Contains((tmp.path() / "file" / "db").string()));
 }
 
+TEST_CASE("a corrupt database is an error naming it, and saying what to do", "[status_db]") {
+  test::temp_dir tmp;
+  const auto dir = tmp.path() / "db";
+  status_db::open(dir, false)->close();
+  test::write_file(dir / "CURRENT", "garbage\n");
+  CHECK_THROWS_WITH(status_db::open(dir, false),
+                    Catch::Contains(dir.string()) && Catch::Contains("Corruption")
+                        && Catch::Contains("move it aside and the next run rebuilds it"));
+}
+
 namespace {
 
 int files_ending(const fs::path& dir, const char* extension) {
