@@ -3,11 +3,11 @@
 
 #include "config/config_error.hpp"
 #include "config/paths.hpp"
+#include "storage/posix_io.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
@@ -18,33 +18,18 @@
 namespace oimap::ui {
 namespace {
 
-[[noreturn]] void fail(const std::string& doing, const std::filesystem::path& p) {
-  throw std::runtime_error("mbnames: cannot " + doing + " " + p.string() + ": "
-                           + std::strerror(errno));
-}
-
 // Written whole to a temporary file, then renamed over the old one: a reader
 // never sees half a list.
 void replace_file(const std::filesystem::path& p, const std::string& text) {
-  const auto tmp = p.string() + ".oimap-tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    fail("create", tmp);
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      ::close(fd);
-      fail("write", tmp);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::close(fd) != 0)
-    fail("write", tmp);
+  const std::filesystem::path tmp = p.string() + ".oimap-tmp";
+  storage::unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd)
+    storage::throw_errno("create", tmp, errno);
+  storage::write_all(fd.get(), text, tmp);
+  if (int err = fd.close())
+    storage::throw_errno("write", tmp, err);
   if (::rename(tmp.c_str(), p.c_str()) != 0)
-    fail("rename to", p);
+    storage::throw_errno("rename to", p, errno);
 }
 
 void make_dir(const std::filesystem::path& dir) {
