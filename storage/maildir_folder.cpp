@@ -66,7 +66,9 @@ unique_fd open_subdir(const std::filesystem::path& dir, const char* sub) {
 message_writer::message_writer(maildir_folder* folder, unique_fd fd, std::filesystem::path tmp_path,
                                std::string unique)
     : folder_(folder), fd_(std::move(fd)), tmp_path_(std::move(tmp_path)),
-      unique_(std::move(unique)), buffer_(new char[buffer_size + 1]), finished_(false) {}
+      unique_(std::move(unique)), buffer_(new char[buffer_size + 1]), finished_(false),
+      // Nothing to keep unless an option reads the headers.
+      head_done_(!folder->opts_.utime_from_header && !folder->opts_.filename_use_mail_timestamp) {}
 
 message_writer::message_writer(message_writer&& o) noexcept
     : folder_(o.folder_), fd_(std::move(o.fd_)), tmp_path_(std::move(o.tmp_path_)),
@@ -146,8 +148,7 @@ std::string message_writer::name_unique() const {
 void message_writer::write(std::string_view wire_chunk) {
   if (finished_)
     throw storage_error("cannot write " + tmp_path_.string() + ": message already finished");
-  if (!head_done_
-      && (folder_->opts_.utime_from_header || folder_->opts_.filename_use_mail_timestamp))
+  if (!head_done_)
     keep_head(wire_chunk);
   // Convert in slices that fit the room left, so the buffer (allocated once
   // per message) is never outgrown, however big the chunk.
