@@ -108,19 +108,36 @@ constexpr std::size_t split_status_from = 16;
 // unshared).
 constexpr std::uint32_t split_after_to_sync = 8;
 
+// The lines of a text (a hook's output, a list from Python), without their
+// line ends; a last empty line is none.
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  for (std::size_t at = 0; at < text.size();) {
+    auto end = text.find('\n', at);
+    if (end == std::string::npos)
+      end = text.size();
+    lines.push_back(text.substr(at, end - at));
+    at = end + 1;
+  }
+  return lines;
+}
+
+// A folder that fails before any sync of it starts, reported as a failed
+// sync is.
+folder_report failed_folder(std::string folder, std::string why) {
+  folder_report r;
+  r.folder = std::move(folder);
+  r.result.outcome = sync::folder_outcome::failed;
+  r.result.message = std::move(why);
+  return r;
+}
+
 // Runs a presynchook or postsynchook (which: its option's name) and tells
 // the ui what it said; a hook that fails is a warning, as in OfflineIMAP.
 void call_hook(const ui_actor& ui, const std::string& account, const std::string& which,
                const std::string& command, bool quick) {
   const auto r = sync::run_hook(command, quick ? "quick" : "full");
-  std::vector<std::string> lines;
-  for (std::size_t at = 0; at < r.output.size();) {
-    auto end = r.output.find('\n', at);
-    if (end == std::string::npos)
-      end = r.output.size();
-    lines.push_back(r.output.substr(at, end - at));
-    at = end + 1;
-  }
+  const auto lines = lines_of(r.output);
   for (const auto& line : lines)
     caf::anon_send(ui, event(ui::ui_event::kind::info, account, which + ": " + line));
   if (!r.why.empty()) {
@@ -141,14 +158,11 @@ void call_hook(const ui_actor& ui, const std::string& account, const std::string
 folder_report creation_failed(const std::vector<sync::folder_pair>& pairs,
                               const std::string& remote_name, const std::string& local_name,
                               std::string why) {
-  folder_report r;
-  r.folder = local_name.empty() ? remote_name : local_name;
+  std::string folder = local_name.empty() ? remote_name : local_name;
   for (const auto& p : pairs)
     if (!remote_name.empty() ? p.remote_name == remote_name : p.local_name == local_name)
-      r.folder = p.local_name;
-  r.result.outcome = sync::folder_outcome::failed;
-  r.result.message = std::move(why);
-  return r;
+      folder = p.local_name;
+  return failed_folder(std::move(folder), std::move(why));
 }
 
 bool worth_splitting(const storage::status_db& status) {
@@ -463,14 +477,9 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
           throw config::config_error(where + " needs the Python evaluator");
         const auto names =
             ctx.python->call_text("lambda: '\\n'.join(str(f) for f in (" + *expr + "))", {}, where);
-        for (std::size_t at = 0; at < names.size();) {
-          auto end = names.find('\n', at);
-          if (end == std::string::npos)
-            end = names.size();
-          if (end > at)
-            included.insert(names.substr(at, end - at));
-          at = end + 1;
-        }
+        for (auto& name : lines_of(names))
+          if (!name.empty())
+            included.insert(std::move(name));
       }
       std::vector<sync::remote_folder> remote;
       for (auto& entry : listed) {
@@ -492,12 +501,9 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
         } catch (const protocol::imap_error& e) {
           if (e.kind() != protocol::error_kind::no && e.kind() != protocol::error_kind::bad)
             throw;
-          folder_report r;
-          r.folder = name;
-          r.result.outcome = sync::folder_outcome::failed;
-          r.result.message =
-              "folderincludes names '" + name + "', which the server cannot select: " + e.what();
-          out->failed.push_back(std::move(r));
+          out->failed.push_back(
+              failed_folder(name, "folderincludes names '" + name
+                                      + "', which the server cannot select: " + e.what()));
         }
       }
       sync::folder_tree_options fo;
