@@ -47,6 +47,7 @@ struct python_evaluator::interpreter {
   const char* (*PyUnicode_AsUTF8AndSize)(obj, ssize_t*);
   int (*PyBytes_AsStringAndSize)(obj, char**, ssize_t*);
   obj (*PyObject_Str)(obj);
+  obj (*PyObject_Repr)(obj);
   int (*PyObject_IsTrue)(obj);
   void (*PyErr_Fetch)(obj*, obj*, obj*);
   void (*PyErr_NormalizeException)(obj*, obj*, obj*);
@@ -173,6 +174,7 @@ python_evaluator::interpreter& cpython() {
       resolve(p.lib, p.PyUnicode_AsUTF8AndSize, "PyUnicode_AsUTF8AndSize");
       resolve(p.lib, p.PyBytes_AsStringAndSize, "PyBytes_AsStringAndSize");
       resolve(p.lib, p.PyObject_Str, "PyObject_Str");
+      resolve(p.lib, p.PyObject_Repr, "PyObject_Repr");
       resolve(p.lib, p.PyObject_IsTrue, "PyObject_IsTrue");
       resolve(p.lib, p.PyErr_Fetch, "PyErr_Fetch");
       resolve(p.lib, p.PyErr_NormalizeException, "PyErr_NormalizeException");
@@ -218,6 +220,12 @@ void python_evaluator::start(const std::string& where) {
   globals_ = py.PyDict_New();
   py.PyDict_SetItemString(globals_, "__builtins__", py.PyEval_GetBuiltins());
   py_ = &py;
+  // OfflineIMAP evaluates nametrans and folderfilter with `re` at hand, and
+  // its manual's examples use it unimported.
+  if (obj done = py.run(globals_, "import re", "<oimap>", py_file_input))
+    py.Py_DecRef(done);
+  else
+    failed_ = where + ": Python cannot import re: " + py.error();
   if (!pythonfile_)
     return;
   std::ifstream in(*pythonfile_, std::ios::binary);
@@ -302,6 +310,33 @@ std::string python_evaluator::call_text(const std::string& expression,
   std::string out = py_->utf8(result);
   py_->Py_DecRef(result);
   return out;
+}
+
+std::string python_evaluator::call_str(const std::string& expression,
+                                       const std::vector<std::string>& args,
+                                       const std::string& where) {
+  std::lock_guard lock(python_mutex);
+  ready(where);
+  gil held(*py_);
+  obj result = invoke(expression, args, where);
+  ssize_t n = 0;
+  if (const char* s = py_->PyUnicode_AsUTF8AndSize(result, &n)) {
+    std::string out(s, static_cast<std::size_t>(n));
+    py_->Py_DecRef(result);
+    return out;
+  }
+  py_->PyErr_Clear();
+  obj repr = py_->PyObject_Repr(result);
+  py_->Py_DecRef(result);
+  const std::string shown = repr ? py_->utf8(repr) : std::string("something else");
+  if (repr)
+    py_->Py_DecRef(repr);
+  py_->PyErr_Clear();
+  std::string given;
+  for (const auto& a : args)
+    given += (given.empty() ? "'" : ", '") + a + "'";
+  throw config_error(where + ": '" + expression + "' gave " + shown + " for " + given
+                     + ", not a str");
 }
 
 } // namespace oimap::config

@@ -40,6 +40,10 @@ public:
   // The same function's result as text (as value() gives it).
   std::string call_text(const std::string& expression, const std::vector<std::string>& args,
                         const std::string& where);
+  // The same function's result, which must be a str (a folder name from
+  // nametrans): anything else is an error showing what it gave.
+  std::string call_str(const std::string& expression, const std::vector<std::string>& args,
+                       const std::string& where);
 
   struct interpreter; // CPython's entry points; one per process, loaded once
 

@@ -45,6 +45,15 @@ TEST_CASE("pythonfile runs once, and expressions see its names", "[python_eval]"
   CHECK(py.call("lambda folder: folder.startswith('Lists.')", {"Lists.dev"}, "rc:11"));
   CHECK_FALSE(py.call("lambda folder: folder.startswith('Lists.')", {"INBOX"}, "rc:11"));
   CHECK(py.call_text("lambda a, b: a + '/' + b", {"acct", "INBOX"}, "rc:12") == "acct/INBOX");
+  // nametrans must give a str: a non-ASCII name comes back as UTF-8, None
+  // is an error naming what was given.
+  CHECK(py.call_str("lambda f: re.sub('^INBOX', 'Eingang', f)", {"INBOX.Sent"}, "rc:13")
+        == "Eingang.Sent");
+  CHECK(py.call_str("lambda f: f + '\\u00e9'", {"Caf"}, "rc:13") == "Caf\xc3\xa9");
+  CHECK(error_text([&] { py.call_str("lambda f: None", {"INBOX"}, "rc:14"); })
+        == "rc:14: 'lambda f: None' gave None for 'INBOX', not a str");
+  CHECK(error_text([&] { py.call_str("lambda f: b'x'", {"INBOX"}, "rc:14"); })
+        == "rc:14: 'lambda f: b'x'' gave b'x' for 'INBOX', not a str");
 
   // Another evaluator has a namespace of its own.
   python_evaluator other(std::nullopt);
