@@ -86,7 +86,7 @@ void examine_ahead::run(protocol::session& session) {
       auto& f = folders_[i];
       auto part = std::make_shared<examined_folder>();
       try {
-        part->folder = local_->open(f.pair.local_name);
+        part->folder = local_->open(f.pair.local_name, f.pair.fmd5_name);
       } catch (const storage::storage_error&) {
         settle(f, nullptr); // its syncer meets the error and reports it
         continue;

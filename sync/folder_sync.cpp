@@ -329,7 +329,7 @@ private:
 
 folder_result folder_run::run() {
   const bool readonly = opt_.plan.remote_readonly;
-  folder_ = local_.open(pair_.local_name);
+  folder_ = local_.open(pair_.local_name, pair_.fmd5_name);
   const auto meta = status_.get_meta(pair_.status_name);
 
   // Nothing changed since the last sync on either side (see folder_unchanged).

@@ -39,6 +39,9 @@ struct folder_pair {
   // From the account's pipelined STATUS round: lets an unchanged folder be
   // skipped without even selecting it.
   std::optional<remote_snapshot> remote_status;
+  // The local nametrans of local_name, which its files' FMD5 is made of;
+  // none without one (the FMD5 is then local_name's).
+  std::optional<std::string> fmd5_name;
 };
 
 struct folder_sync_options {

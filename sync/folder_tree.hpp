@@ -26,21 +26,32 @@ struct folder_tree_options {
   // all, and so whether a folder missing on one side is created there. Not
   // consulted for the -f folders, as in OfflineIMAP; empty = all.
   std::function<bool(const std::string& remote_name, const std::string& local_name)> filter;
+  // Each repository's nametrans, as OfflineIMAP applies them; empty = the
+  // name as it is. The remote one gives a server name the name it has here
+  // (the server's delimiter then becomes local_sep), the local one a local
+  // name the name it has on the server (local_sep then becomes the
+  // delimiter) and the name its FMD5 is made of.
+  std::function<std::string(const std::string&)> remote_nametrans;
+  std::function<std::string(const std::string&)> local_nametrans;
+};
+
+// A folder no sync may pair: two server folders on one local name, or a
+// local folder the nametrans rules would create under a name that does not
+// come back to it. Neither side's folder is touched.
+struct refused_folder {
+  std::string name; // the local name
+  std::string reason;
 };
 
 struct folder_tree {
   std::vector<folder_pair> pairs;         // sorted by remote name
   std::vector<std::string> create_local;  // local names, parents first
   std::vector<std::string> create_remote; // remote names, parents first
+  std::vector<refused_folder> refused;
   char remote_delimiter = '.';
 };
 
 folder_tree pair_folders(const std::vector<remote_folder>& remote,
                          const std::vector<std::string>& local, const folder_tree_options& opt);
-
-// Name translations between the sides' separators.
-std::string remote_to_local(const std::string& remote, char delim, char sep);
-std::string local_to_remote(const std::string& local, char sep, char delim);
-std::string status_name_of(const std::string& remote, char delim);
 
 } // namespace oimap::sync

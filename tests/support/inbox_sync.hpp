@@ -47,7 +47,7 @@ struct inbox_sync {
   storage::maildir_store local{dir.path() / "Mail", '.'};
   std::unique_ptr<storage::status_db> status =
       storage::status_db::open(dir.path() / "state", false);
-  sync::folder_pair pair{"INBOX", "INBOX", "INBOX", std::nullopt};
+  sync::folder_pair pair{"INBOX", "INBOX", "INBOX", std::nullopt, std::nullopt};
   sync::folder_sync_options options;
   std::atomic<bool> stop{false};
   std::unique_ptr<protocol::session> session;

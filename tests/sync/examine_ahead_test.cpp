@@ -36,7 +36,7 @@ sync::folder_pair synced_work_folder(inbox_sync& t) {
   REQUIRE(c->command("CREATE Work").ok());
   REQUIRE(c->append("Work", message("w1")).ok());
   t.local.create_folder("Work");
-  sync::folder_pair work{"Work", "Work", "Work", t.status_of("Work")};
+  sync::folder_pair work{"Work", "Work", "Work", t.status_of("Work"), std::nullopt};
   REQUIRE(t.run_folder(work, [&]() -> protocol::session& { return *t.session; }).outcome
           == sync::folder_outcome::ok);
   return work;
@@ -127,7 +127,7 @@ TEST_CASE("only folders with a few new messages on the server and none here go a
   t.local.create_folder("Fresh");
   t.take_status();
   work.remote_status = t.status_of("Work");
-  sync::folder_pair fresh{"Fresh", "Fresh", "Fresh", t.status_of("Fresh")};
+  sync::folder_pair fresh{"Fresh", "Fresh", "Fresh", t.status_of("Fresh"), std::nullopt};
 
   // All three qualify but the one never synced (nothing recorded to resync from).
   {

@@ -124,3 +124,144 @@ TEST_CASE("createfolders, readonly, Noselect and -f limit what is paired", "[fol
           == strings{"Only.Remote=Only.Remote=Only.Remote"});
   }
 }
+
+namespace {
+
+// The manual's example: all but three folders under "GMX." here, and the
+// local rule that undoes it.
+std::string gmx_remote(const std::string& f) {
+  return f == "INBOX" || f == "Drafts" || f == "Sent" ? f : "GMX." + f;
+}
+std::string gmx_local(const std::string& f) {
+  return f.rfind("GMX.", 0) == 0 ? f.substr(4) : f;
+}
+
+strings fmd5_names(const folder_tree& t) {
+  strings out;
+  for (const auto& p : t.pairs)
+    out.push_back(p.local_name + ":" + p.fmd5_name.value_or("(none)"));
+  return out;
+}
+
+strings refused_names(const folder_tree& t) {
+  strings out;
+  for (const auto& r : t.refused)
+    out.push_back(r.name);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("nametrans: each side's rule names the folder there, as OfflineIMAP does",
+          "[folder_tree]") {
+  folder_tree_options o;
+  o.remote_nametrans = gmx_remote;
+  o.local_nametrans = gmx_local;
+  const std::vector<remote_folder> remote{
+      {"INBOX", '.', true}, {"Sent", '.', true}, {"Work", '.', true}, {"Work.Sub", '.', true}};
+  auto t = pair_folders(remote, {"INBOX", "GMX.New", "Other"}, o);
+  // remote = local = status: the status is named after the remote folder's
+  // translated name, as OfflineIMAP's LocalStatus is.
+  CHECK(remote_names(t)
+        == strings{"INBOX=INBOX=INBOX", "New=GMX.New=GMX.New", "Sent=Sent=Sent",
+                   "Work=GMX.Work=GMX.Work", "Work.Sub=GMX.Work.Sub=GMX.Work.Sub"});
+  CHECK(t.create_local == strings{"Sent", "GMX.Work", "GMX.Work.Sub"});
+  CHECK(t.create_remote == strings{"New"});
+  // The FMD5 in a local file's name is made of the local nametrans's result.
+  CHECK(fmd5_names(t)
+        == strings{"INBOX:INBOX", "GMX.New:New", "Sent:Sent", "GMX.Work:Work",
+                   "GMX.Work.Sub:Work.Sub"});
+  // "Other" would become "Other" on the server, which comes back as
+  // "GMX.Other": refused, as OfflineIMAP's "INFINITE FOLDER CREATION".
+  REQUIRE(refused_names(t) == strings{"Other"});
+  CHECK(t.refused[0].reason.find("as 'Other', which comes back as 'GMX.Other'")
+        != std::string::npos);
+  CHECK(t.refused[0].reason.find("nametrans") != std::string::npos);
+
+  SECTION("the next run, seeing both trees alike, creates nothing") {
+    std::vector<remote_folder> after = remote;
+    after.push_back({"New", '.', true});
+    auto again =
+        pair_folders(after, {"INBOX", "Sent", "GMX.New", "GMX.Work", "GMX.Work.Sub", "Other"}, o);
+    CHECK(again.create_local.empty());
+    CHECK(again.create_remote.empty());
+    CHECK(again.pairs.size() == 5);
+    CHECK(refused_names(again) == strings{"Other"});
+  }
+  SECTION("without a local rule the FMD5 is the local name's") {
+    o.local_nametrans = nullptr;
+    auto plain = pair_folders(remote, {"INBOX"}, o);
+    for (const auto& p : plain.pairs)
+      CHECK_FALSE(p.fmd5_name.has_value());
+  }
+  SECTION("a folderfilter sees the translated local name") {
+    strings asked;
+    o.filter = [&](const std::string& remote_name, const std::string& local_name) {
+      asked.push_back(remote_name + "|" + local_name);
+      return true;
+    };
+    pair_folders(remote, {"INBOX"}, o);
+    CHECK(std::count(asked.begin(), asked.end(), "Work.Sub|GMX.Work.Sub") == 1);
+  }
+}
+
+TEST_CASE("two server folders on one local folder are refused, not mixed", "[folder_tree]") {
+  SECTION("a nametrans that is not one-to-one") {
+    folder_tree_options o;
+    o.remote_nametrans = [](const std::string& f) {
+      std::string out = f;
+      std::transform(out.begin(), out.end(), out.begin(), ::tolower);
+      return out;
+    };
+    const std::vector<remote_folder> remote{
+        {"INBOX", '.', true}, {"Work", '.', true}, {"work", '.', true}};
+    auto t = pair_folders(remote, {"inbox"}, o);
+    CHECK(remote_names(t) == strings{"INBOX=inbox=inbox"});
+    CHECK(t.create_local.empty());
+    REQUIRE(refused_names(t) == strings{"work"});
+    CHECK(t.refused[0].reason.find("'Work' and 'work' would all be synced with it")
+          != std::string::npos);
+  }
+  SECTION("a server name holding the local separator") {
+    const std::vector<remote_folder> remote{{"a.b", '/', true}, {"a/b", '/', true}};
+    auto t = pair_folders(remote, {"a.b"}, {});
+    CHECK(t.pairs.empty());
+    CHECK(t.create_remote.empty());
+    CHECK(refused_names(t) == strings{"a.b"});
+  }
+  SECTION("two local folders on one status name") {
+    folder_tree_options o;
+    o.local_sep = '/';
+    const std::vector<remote_folder> remote{{"a.b", '/', true}, {"a/b", '/', true}};
+    auto t = pair_folders(remote, {}, o);
+    CHECK(t.pairs.empty());
+    CHECK(t.create_local.empty());
+    REQUIRE(refused_names(t) == strings{"a.b", "a/b"});
+    CHECK(t.refused[0].reason.find("would share the status name 'a.b'") != std::string::npos);
+  }
+}
+
+TEST_CASE("a local folder is not created on the server under a name that comes back as another",
+          "[folder_tree]") {
+  folder_tree_options o;
+  o.local_sep = '/';
+  const std::vector<remote_folder> remote{{"INBOX", '.', true}};
+  // "x.y" would be "x.y" on a server with '.', which comes back as "x/y".
+  auto t = pair_folders(remote, {"INBOX", "x.y"}, o);
+  CHECK(t.create_remote.empty());
+  CHECK(t.create_local.empty());
+  REQUIRE(refused_names(t) == strings{"x.y"});
+  CHECK(t.refused[0].reason.find("holds the server's delimiter '.'") != std::string::npos);
+  CHECK(remote_names(t) == strings{"INBOX=INBOX=INBOX"});
+}
+
+TEST_CASE("a local folder synced with a server folder is not created again under another name",
+          "[folder_tree]") {
+  // "a.b" on a server with '/' is local "a.b", which would otherwise go
+  // back to the server as "a/b".
+  const std::vector<remote_folder> remote{{"INBOX", '/', true}, {"a.b", '/', true}};
+  auto t = pair_folders(remote, {"INBOX", "a.b"}, {});
+  CHECK(t.create_remote.empty());
+  CHECK(t.refused.empty());
+  CHECK(remote_names(t) == strings{"INBOX=INBOX=INBOX", "a.b=a.b=a.b"});
+}
