@@ -16,6 +16,7 @@
 #include "sync/examine_ahead.hpp"
 #include "sync/folder_sync.hpp"
 #include "sync/folder_tree.hpp"
+#include "sync/nametrans.hpp"
 #include "sync/sync_hook.hpp"
 #include "ui/mbnames.hpp"
 #include "ui/renderer.hpp"
@@ -543,7 +544,11 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
           };
           return passes(remote_repo, remote_name) && passes(local_repo, local_name);
         };
+      fo.remote_nametrans = sync::nametrans_of(remote_repo, ctx.python);
+      fo.local_nametrans = sync::nametrans_of(local_repo, ctx.python);
       auto tree = sync::pair_folders(remote, local_folders, fo);
+      for (auto& refused : tree.refused)
+        out->failed.push_back(failed_folder(std::move(refused.name), std::move(refused.reason)));
       // A folder that cannot be created on one side fails alone (the server
       // refuses the name, a file is in the way here); the others sync.
       std::set<std::string> uncreated_remote, uncreated_local;

@@ -95,14 +95,6 @@ int run(const oimap::app::cli_options& cli) {
   for (const auto& warning : config::check_unsupported_options(file, *settings))
     std::cerr << "WARNING: " << warning << "\n";
   for (const auto& account : settings->accounts)
-    for (const auto* repo : {&settings->local(account), &settings->remote(account)})
-      if (repo->nametrans)
-        // Ignoring it would sync under other names than the user asked for:
-        // refuse until nametrans (both directions, and its FMD5s) exists.
-        throw config::config_error(repo->where + ": repository '" + repo->name
-                                   + "': nametrans is not supported by oimap yet; remove it "
-                                     "(folderfilter and -f pick folders)");
-  for (const auto& account : settings->accounts)
     if (settings->local(account).type() != config::repository_type::maildir
         || settings->remote(account).type() != config::repository_type::imap)
       throw config::config_error(account.where + ": account '" + account.name

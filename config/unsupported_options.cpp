@@ -18,7 +18,7 @@ struct unsupported {
 };
 
 // Ignoring these would sync another mailbox, under other names or around
-// the user's proxy: refused, as nametrans and folderfilter are.
+// the user's proxy: refused.
 constexpr unsupported refused_in_account[] = {
     {"proxy", "connect straight to the server, not through the proxy"},
     {"authproxy", "connect straight to the server, not through the proxy"},

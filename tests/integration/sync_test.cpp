@@ -1604,13 +1604,6 @@ TEST_CASE("config errors name the file and line and exit 1", "[integration]") {
   CHECK(r.exit_code == 1);
   CHECK(r.err.find(env.config().string() + ":3") != std::string::npos);
 
-  env.write_config("nametrans = lambda f: f.lower()\n");
-  r = env.oimap({"-o"});
-  INFO(r.err);
-  CHECK(r.exit_code == 1);
-  CHECK(r.err.find("nametrans") != std::string::npos);
-  CHECK_FALSE(fs::exists(env.local_root()));
-
   // An option oimap does not act on: refused where ignoring it would sync
   // around the user's proxy, else a warning naming its line, and the sync.
   env.write_config();
