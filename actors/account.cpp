@@ -14,9 +14,9 @@
 #include "storage/md5.hpp"
 #include "storage/storage_error.hpp"
 #include "sync/examine_ahead.hpp"
+#include "sync/folder_choice.hpp"
 #include "sync/folder_sync.hpp"
 #include "sync/folder_tree.hpp"
-#include "sync/nametrans.hpp"
 #include "sync/sync_hook.hpp"
 #include "ui/mbnames.hpp"
 #include "ui/renderer.hpp"
@@ -67,20 +67,6 @@ const config::account_settings& account_of(const run_context& ctx, const std::st
 }
 
 // How the account's folders sync, from its repositories' options.
-sync::folder_sync_options folder_options(const config::settings& settings,
-                                         const config::account_settings& account) {
-  const auto& remote = settings.remote(account);
-  const auto& local = settings.local(account);
-  sync::folder_sync_options o;
-  o.plan.remote_sync_deletes = remote.sync_deletes;
-  o.plan.local_sync_deletes = local.sync_deletes;
-  o.plan.remote_readonly = remote.readonly;
-  o.plan.local_readonly = local.readonly;
-  o.expunge = remote.imap() ? remote.imap()->expunge : true;
-  o.plan.expunge = o.expunge;
-  return o;
-}
-
 ui::ui_event event(ui::ui_event::kind k, const std::string& account, std::string text = {}) {
   ui::ui_event e;
   e.type = k;
@@ -467,86 +453,8 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
       } else {
         listed = lease.session->list("", "*");
       }
-      // folderincludes: folders to sync whether the server lists them or the
-      // folderfilter wants them, as in OfflineIMAP (a name that does not
-      // exist fails its folder when the sync selects it).
-      std::set<std::string> included;
-      if (const auto& expr = settings.remote(account).folderincludes) {
-        const auto& repo = settings.remote(account);
-        const auto where = repo.where + ": repository '" + repo.name + "': folderincludes";
-        if (!ctx.python)
-          throw config::config_error(where + " needs the Python evaluator");
-        const auto names =
-            ctx.python->call_text("lambda: '\\n'.join(str(f) for f in (" + *expr + "))", {}, where);
-        for (auto& name : lines_of(names))
-          if (!name.empty())
-            included.insert(std::move(name));
-      }
-      std::vector<sync::remote_folder> remote;
-      for (auto& entry : listed) {
-        bool selectable = true;
-        for (const auto& a : entry.attributes)
-          if (a == "\\Noselect" || a == "\\NoSelect" || a == "\\NonExistent")
-            selectable = false;
-        remote.push_back({entry.name, entry.delimiter, selectable});
-      }
-      for (const auto& name : included) {
-        if (std::any_of(remote.begin(), remote.end(),
-                        [&](const sync::remote_folder& r) { return r.name == name; }))
-          continue;
-        // Not listed: as OfflineIMAP, only if the server lets it be selected
-        // (a name it does not know must not become a folder here).
-        try {
-          lease.session->select(name, true);
-          remote.push_back({name, 0, true});
-        } catch (const protocol::imap_error& e) {
-          if (e.kind() != protocol::error_kind::no && e.kind() != protocol::error_kind::bad)
-            throw;
-          out->failed.push_back(
-              failed_folder(name, "folderincludes names '" + name
-                                      + "', which the server cannot select: " + e.what()));
-        }
-      }
-      sync::folder_tree_options fo;
-      fo.local_sep = md->sep;
-      fo.create_local = local_repo.createfolders;
-      fo.create_remote = settings.remote(account).createfolders;
-      fo.local_readonly = local_repo.readonly;
-      fo.remote_readonly = settings.remote(account).readonly;
-      fo.only = ctx.only_folders;
-      const auto& remote_repo = settings.remote(account);
-      // subscribedonly: a folder the server has but the user has not
-      // subscribed to is left out (not created here, nor again there).
-      std::set<std::string> unsubscribed;
-      if (remote_repo.imap() && remote_repo.imap()->subscribedonly) {
-        std::set<std::string> subscribed;
-        for (const auto& e : lease.session->lsub("", "*"))
-          subscribed.insert(e.name);
-        for (const auto& r : remote)
-          if (!subscribed.count(r.name))
-            unsubscribed.insert(r.name);
-      }
-      if (local_repo.folderfilter || remote_repo.folderfilter || !unsubscribed.empty())
-        // Each repository's filter sees its own side's name, as in OfflineIMAP.
-        fo.filter = [&](const std::string& remote_name, const std::string& local_name) {
-          if (included.count(remote_name))
-            return true;
-          if (unsubscribed.count(remote_name))
-            return false;
-          const auto passes = [&](const config::repository_settings& repo,
-                                  const std::string& name) {
-            if (!repo.folderfilter)
-              return true;
-            const auto where = repo.where + ": repository '" + repo.name + "': folderfilter";
-            if (!ctx.python)
-              throw config::config_error(where + " needs the Python evaluator");
-            return ctx.python->call(*repo.folderfilter, {name}, where);
-          };
-          return passes(remote_repo, remote_name) && passes(local_repo, local_name);
-        };
-      fo.remote_nametrans = sync::nametrans_of(remote_repo, ctx.python);
-      fo.local_nametrans = sync::nametrans_of(local_repo, ctx.python);
-      auto tree = sync::pair_folders(remote, local_folders, fo);
+      auto tree = sync::choose_folders(*lease.session, listed, local_folders, settings, account,
+                                       ctx.python, ctx.only_folders);
       for (auto& refused : tree.refused)
         out->failed.push_back(failed_folder(std::move(refused.name), std::move(refused.reason)));
       // A folder that cannot be created on one side fails alone (the server
@@ -670,9 +578,9 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
         // small, c): 0.037 s before, 0.035 s over loopback (Dovecot serves
         // each EXAMINE in ~1 ms); 0.245 s before, 0.125 s 20 ms away.
         if (lease.session->has_qresync() && (out->light || out->far)) {
-          auto ahead = std::make_shared<sync::examine_ahead>(out->local, *out->status, out->pairs,
-                                                             folder_options(settings, account),
-                                                             max_examined_ahead);
+          auto ahead = std::make_shared<sync::examine_ahead>(
+              out->local, *out->status, out->pairs, sync::account_sync_options(settings, account),
+              max_examined_ahead);
           if (!ahead->empty())
             out->ahead = std::move(ahead);
         }
@@ -743,7 +651,7 @@ folder_job job_for(account_pointer self, sync::folder_pair pair) {
   if (st.setup && st.setup->ahead)
     job.ahead = st.setup->ahead->future(pair.remote_name);
   job.pair = std::move(pair);
-  job.options = folder_options(settings, account);
+  job.options = sync::account_sync_options(settings, account);
   if (const auto* md = settings.local(account).maildir())
     job.restoreatime = md->restoreatime;
   return job;
