@@ -351,6 +351,40 @@ std::size_t status_db::batch::size() const {
 
 // ---- status_db --------------------------------------------------------------
 
+namespace {
+
+// The options every open uses; env must outlive the database.
+rocksdb::Options database_options(rocksdb::Env* env, const std::filesystem::path& dir) {
+  rocksdb::Options options;
+  // A status DB is small (a few bytes per message): keep memory modest, as
+  // one process may hold several accounts' databases.
+  options.OptimizeForSmallDb();
+  options.env = env;
+  options.keep_log_file_num = 2;
+  options.max_log_file_size = 1 << 20;
+  // A run is short: a compaction RocksDB schedules in the background when it
+  // opens would make the close wait for it, and a run that changed nothing
+  // would pay for what an earlier one wrote. close() compacts instead, in
+  // the run that piled the files up.
+  options.disable_auto_compactions = true;
+  // RocksDB preallocates its manifest (4 MB) and logs with fallocate on every
+  // open and gives the space back at close: on tmpfs that is allocating and
+  // freeing a thousand pages per account per run, 30 % of a no-change run's
+  // CPU. The files here stay small; let them grow as written.
+  options.allow_fallocate = false;
+  options.info_log = std::make_shared<error_logger>(dir.string());
+  // A handful of table files: opening them on one thread beats starting
+  // 16; and no compaction statistics to gather, as RocksDB never compacts
+  // on its own here (close() does).
+  options.max_file_opening_threads = 1;
+  options.skip_stats_update_on_db_open = true;
+  options.fail_if_options_file_error = false; // see private_file_system
+
+  return options;
+}
+
+} // namespace
+
 status_db::status_db(std::filesystem::path dir, bool fsync) : dir_(std::move(dir)), fsync_(fsync) {}
 
 status_db::~status_db() {
@@ -379,34 +413,10 @@ std::unique_ptr<status_db> status_db::open(const std::filesystem::path& dir, boo
     throw_errno("set the mode of", dir, errno);
 
   std::unique_ptr<status_db> self(new status_db(dir, fsync));
-  auto fs = std::make_shared<private_file_system>(rocksdb::FileSystem::Default());
-  self->env_ = rocksdb::NewCompositeEnv(fs);
-
-  rocksdb::Options options;
-  // A status DB is small (a few bytes per message): keep memory modest, as
-  // one process may hold several accounts' databases.
-  options.OptimizeForSmallDb();
+  self->env_ = rocksdb::NewCompositeEnv(
+      std::make_shared<private_file_system>(rocksdb::FileSystem::Default()));
+  rocksdb::Options options = database_options(self->env_.get(), dir);
   options.create_if_missing = true;
-  options.env = self->env_.get();
-  options.keep_log_file_num = 2;
-  options.max_log_file_size = 1 << 20;
-  // A run is short: a compaction RocksDB schedules in the background when it
-  // opens would make the close wait for it, and a run that changed nothing
-  // would pay for what an earlier one wrote. close() compacts instead, in
-  // the run that piled the files up.
-  options.disable_auto_compactions = true;
-  // RocksDB preallocates its manifest (4 MB) and logs with fallocate on every
-  // open and gives the space back at close: on tmpfs that is allocating and
-  // freeing a thousand pages per account per run, 30 % of a no-change run's
-  // CPU. The files here stay small; let them grow as written.
-  options.allow_fallocate = false;
-  options.info_log = std::make_shared<error_logger>(dir.string());
-  // A handful of table files: opening them on one thread beats starting
-  // 16; and no compaction statistics to gather, as RocksDB never compacts
-  // on its own here (close() does).
-  options.max_file_opening_threads = 1;
-  options.skip_stats_update_on_db_open = true;
-  options.fail_if_options_file_error = false; // see private_file_system
 
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir.string(), &raw);
@@ -436,6 +446,33 @@ std::unique_ptr<status_db> status_db::open(const std::filesystem::path& dir, boo
                         + ", this oimap understands " + std::string(schema_version));
   }
   tidy_existing_files(dir);
+  return self;
+}
+
+std::unique_ptr<status_db> status_db::open_read_only(const std::filesystem::path& dir) {
+  struct stat st;
+  if (::stat((dir / "CURRENT").c_str(), &st) != 0) {
+    if (errno == ENOENT)
+      return nullptr;
+    throw_errno("read", dir / "CURRENT", errno);
+  }
+  std::unique_ptr<status_db> self(new status_db(dir, false));
+  self->read_only_ = true;
+  self->env_ = rocksdb::NewCompositeEnv(
+      std::make_shared<private_file_system>(rocksdb::FileSystem::Default()));
+  const rocksdb::Options options = database_options(self->env_.get(), dir);
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(options, dir.string(), &raw);
+  if (!s.ok())
+    throw_status(dir, "open", s);
+  self->db_.reset(raw);
+  std::string version;
+  s = raw->Get(rocksdb::ReadOptions(), schema_key, &version);
+  if (!s.ok() && !s.IsNotFound())
+    throw_status(dir, "read", s);
+  if (s.ok() && version != schema_version)
+    throw storage_error("status database " + dir.string() + " has schema version " + version
+                        + ", this oimap understands " + std::string(schema_version));
   return self;
 }
 
@@ -613,6 +650,8 @@ void status_db::write_unsynced(batch& b) {
 }
 
 void status_db::write(batch& b, bool sync) {
+  if (read_only_)
+    throw storage_error("status database " + dir_.string() + " is open read-only");
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   rocksdb::Status s = db().Write(wo, b.batch_.get());
@@ -649,6 +688,10 @@ void status_db::compact_level0() {
 void status_db::close() {
   if (!db_)
     return;
+  if (read_only_) {
+    db_.reset(); // nothing to flush, and nothing in dir to touch
+    return;
+  }
   // Each open starts a new log file, and RocksDB retires the old ones only
   // after a flush, which a session that wrote nothing never triggers: runs
   // with no changes leave an empty log behind each. A session that wrote, or

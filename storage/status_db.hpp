@@ -101,6 +101,10 @@ public:
   // "status database <dir> is in use by another oimap process" when its
   // lock is held. With fsync, every write() is synced to disk before it returns.
   static std::unique_ptr<status_db> open(const std::filesystem::path& dir, bool fsync);
+  // Opens an existing database only to read it (--dry-run): nothing in dir
+  // is written, created or locked, so an oimap syncing meanwhile is not in
+  // the way. nullptr when dir holds no database (never synced).
+  static std::unique_ptr<status_db> open_read_only(const std::filesystem::path& dir);
 
   status_db(const status_db&) = delete;
   status_db& operator=(const status_db&) = delete;
@@ -144,6 +148,7 @@ private:
   std::unique_ptr<rocksdb::Env> env_; // must outlive db_
   std::unique_ptr<rocksdb::DB> db_;
   bool wrote_ = false; // this session changed something (close() then flushes)
+  bool read_only_ = false;
 };
 
 } // namespace oimap::storage

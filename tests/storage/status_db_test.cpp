@@ -449,3 +449,46 @@ TEST_CASE("small writing sessions after a big one merge their tables, the big on
   CHECK(records[8].flags == flag_set(flag::flagged));
   CHECK(records[9].flags == flag_set(flag::seen));
 }
+
+namespace {
+
+// Every file of a directory with its size and modification time.
+std::map<std::string, std::pair<std::uintmax_t, fs::file_time_type>> dir_state(const fs::path& d) {
+  std::map<std::string, std::pair<std::uintmax_t, fs::file_time_type>> out;
+  for (const auto& e : fs::directory_iterator(d))
+    out[e.path().filename().string()] = {e.file_size(), e.last_write_time()};
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a read-only open reads what was written and changes nothing in the directory",
+          "[status_db]") {
+  test::temp_dir tmp;
+  const auto dir = tmp.path() / "db";
+  CHECK(status_db::open_read_only(dir) == nullptr);
+  CHECK_FALSE(fs::exists(dir)); // never synced: nothing made
+
+  auto db = status_db::open(dir, false);
+  status_db::batch b;
+  b.set_record("INBOX", {7, flag::seen});
+  db->write(b);
+  // While the writer holds it (another oimap syncing), and its write is
+  // still only in the log.
+  const auto before = dir_state(dir);
+  {
+    auto ro = status_db::open_read_only(dir);
+    REQUIRE(ro);
+    CHECK(ro->load("INBOX") == std::vector<status_record>{{7, flag::seen}});
+    b.set_record("INBOX", {8, flag::seen});
+    CHECK_THROWS_AS(ro->write(b), storage_error);
+    ro->close();
+  }
+  CHECK(dir_state(dir) == before);
+  db->close();
+
+  const auto closed = dir_state(dir);
+  for (int i = 0; i < 5; ++i) // a closing writer would flush once logs pile up
+    status_db::open_read_only(dir)->close();
+  CHECK(dir_state(dir) == closed);
+}
