@@ -38,7 +38,7 @@ const char* usage_text() {
          "  -l FILE      also log to FILE (debug output then goes there only)\n"
          "  -d TYPES     debug: imap, maildir, thread or ALL (passwords are never shown)\n"
          "  -u UI        ttyui, basic, quiet (machineui, blinkenlights: basic/ttyui for now)\n"
-         "  --dry-run    accepted for compatibility: not implemented yet, refuses to run\n"
+         "  --dry-run    show what a sync would do; change nothing (no hook runs)\n"
          "  -h, --help   this help\n"
          "  -V           version\n"
          "\n"

@@ -2,6 +2,7 @@
 #include "actors/supervisor.hpp"
 #include "actors/ui_actor.hpp"
 #include "app/cli.hpp"
+#include "app/dry_run.hpp"
 #include "config/config_error.hpp"
 #include "config/config_file.hpp"
 #include "config/overrides.hpp"
@@ -100,13 +101,17 @@ int run(const oimap::app::cli_options& cli) {
       throw config::config_error(account.where + ": account '" + account.name
                                  + "': oimap syncs an IMAP remote with a Maildir local so far");
 
+  auto python = std::make_shared<config::python_evaluator>(settings->general.pythonfile,
+                                                           file.where("general", "pythonfile"));
+  if (cli.dry_run || settings->general.dry_run)
+    return app::dry_run(*settings, python, cli.folders, std::cout, std::cerr);
+
   auto ctx = std::make_shared<actors::run_context>();
   ctx->settings = settings;
   ctx->only_folders = cli.folders;
   ctx->quick = cli.quick;
   ctx->stop = &stop_requested;
-  ctx->python = std::make_shared<config::python_evaluator>(settings->general.pythonfile,
-                                                           file.where("general", "pythonfile"));
+  ctx->python = std::move(python);
   if (auto mb = ui::read_mbnames(file, settings->general.metadata))
     ctx->mbnames = std::make_shared<const ui::mbnames_settings>(std::move(*mb));
   for (const auto& d : cli.debug)
@@ -222,10 +227,6 @@ int main(int argc, char** argv) {
   if (cli.version) {
     std::cout << "oimap 0.1.0 (" << OPENSSL_VERSION_TEXT << ", CAF 0.17.6)\n";
     return 0;
-  }
-  if (cli.dry_run) {
-    std::cerr << "oimap: --dry-run is not implemented yet; nothing was done\n";
-    return 1;
   }
   install_signal_handlers();
   try {

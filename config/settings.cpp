@@ -60,6 +60,7 @@ general_settings read_general(const config_file& file) {
   general.fsync = reader.boolean("fsync", true);
   general.socktimeout = reader.integer("socktimeout", 0, 0, 24 * 3600);
   general.pythonfile = reader.path("pythonfile");
+  general.dry_run = reader.boolean("dry-run", false);
   return general;
 }
 

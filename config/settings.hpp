@@ -39,6 +39,7 @@ struct general_settings {
   bool fsync = true;
   int socktimeout = 0;                             // seconds; 0 = no timeout
   std::optional<std::filesystem::path> pythonfile; // expanded
+  bool dry_run = false;                            // `dry-run`, as --dry-run sets it in OfflineIMAP
 };
 
 // The Maildir part of a [Repository X] with type = Maildir.
