@@ -79,6 +79,8 @@ imap_settings read_imap(const section_reader& reader) {
   imap.remotepassfile_where = reader.where("remotepassfile");
 
   imap.ssl = reader.boolean("ssl", true);
+  if (const auto v = reader.text("ipv6"); v && !v->empty())
+    imap.ipv6 = reader.boolean("ipv6", false);
   imap.starttls = reader.boolean("starttls", true);
   imap.tls_verify = reader.boolean("ssl_verify", true);
   imap.remoteporteval = reader.text("remoteporteval");

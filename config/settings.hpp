@@ -56,7 +56,8 @@ struct maildir_settings {
 struct imap_settings {
   std::string remotehost; // empty only when remotehosteval is set
   std::optional<std::string> remotehosteval;
-  int remoteport = 993; // default 993 with ssl, else 143
+  int remoteport = 993;     // default 993 with ssl, else 143
+  std::optional<bool> ipv6; // yes: IPv6 addresses only, no: IPv4 only; unset: either
   std::optional<std::string> remoteporteval;
   std::string remoteuser; // empty only when remoteusereval is set
   std::optional<std::string> remoteusereval;

@@ -46,7 +46,6 @@ constexpr unsupported warned_in_maildir[] = {
     {"startdate", "every message is synced, whatever its date"},
 };
 constexpr unsupported warned_in_imap[] = {
-    {"ipv6", "the system picks the address family"},
     {"usecompression", "nothing is compressed", true},
     {"holdconnectionopen", "connections close after each sync", true},
     {"keepalive", "connections close after each sync"},

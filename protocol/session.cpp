@@ -130,7 +130,7 @@ session::~session() = default;
 
 std::unique_ptr<transport> session::open_transport(const connect_options& options) {
   std::unique_ptr<transport> t =
-      tcp_transport::connect(options.host, options.port, options.timeout_seconds);
+      tcp_transport::connect(options.host, options.port, options.timeout_seconds, options.family);
   if (options.ssl)
     t = tls_transport::handshake(std::move(t), tls_options_of(options));
   return t;

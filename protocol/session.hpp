@@ -31,6 +31,7 @@ struct connect_options {
   std::string client_cert;               // sslclientcert (see tls_options)
   std::string client_key;                // sslclientkey
   int timeout_seconds = 0;               // socktimeout for connect, reads and writes; 0 = none
+  address_family family = address_family::any; // ipv6
   std::string user;
   std::string password;
   // Tried in this order, like OfflineIMAP's auth_mechanisms: "PLAIN"

@@ -92,14 +92,16 @@ tcp_transport::tcp_transport(unique_fd fd, unique_fd wake, std::string peer, int
 }
 
 std::unique_ptr<tcp_transport> tcp_transport::connect(const std::string& host, std::uint16_t port,
-                                                      int timeout_seconds) {
+                                                      int timeout_seconds, address_family family) {
   std::string peer = format_peer(host, port);
   std::string name = host;
   if (name.size() >= 2 && name.front() == '[' && name.back() == ']')
     name = name.substr(1, name.size() - 2);
 
   addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
+  hints.ai_family = family == address_family::ipv6   ? AF_INET6
+                    : family == address_family::ipv4 ? AF_INET
+                                                     : AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_ADDRCONFIG;
   addrinfo* raw = nullptr;
@@ -107,6 +109,9 @@ std::unique_ptr<tcp_transport> tcp_transport::connect(const std::string& host, s
   int rc = getaddrinfo(name.c_str(), service.c_str(), &hints, &raw);
   if (rc != 0) {
     std::string why = rc == EAI_SYSTEM ? errno_text(errno) : gai_strerror(rc);
+    if (family != address_family::any)
+      why += family == address_family::ipv6 ? " (ipv6 = yes: IPv6 addresses only)"
+                                            : " (ipv6 = no: IPv4 addresses only)";
     throw imap_error(error_kind::connect, "cannot resolve " + peer + ": " + why);
   }
   std::unique_ptr<addrinfo, addrinfo_deleter> list(raw);

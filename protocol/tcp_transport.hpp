@@ -35,12 +35,14 @@ private:
 
 class tcp_transport final : public transport {
 public:
-  // Resolves host, tries every address in turn, each with timeout_seconds
-  // (0 = no timeout) for the connect. Throws imap_error(connect|timeout)
-  // naming host:port and each address's failure. The timeout then applies
-  // to every read and write. Name resolution itself is not bounded by it.
+  // Resolves host, tries every address of the family in turn, each with
+  // timeout_seconds (0 = no timeout) for the connect. Throws
+  // imap_error(connect|timeout) naming host:port and each address's
+  // failure. The timeout then applies to every read and write. Name
+  // resolution itself is not bounded by it.
   static std::unique_ptr<tcp_transport> connect(const std::string& host, std::uint16_t port,
-                                                int timeout_seconds);
+                                                int timeout_seconds,
+                                                address_family family = address_family::any);
 
   ~tcp_transport() override = default;
 

@@ -8,6 +8,9 @@
 
 namespace oimap::protocol {
 
+// Which addresses of a host to try (OfflineIMAP's ipv6 option: unset, yes, no).
+enum class address_family { any, ipv6, ipv4 };
+
 // Blocking, so the session reads like the protocol; every wait is bounded by
 // the socket timeout, and shutdown() lets another thread cut a wait short.
 // Failures throw imap_error (timeout, closed, ...).

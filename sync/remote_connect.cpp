@@ -29,6 +29,8 @@ protocol::connect_options connection_options(const config::imap_settings& imap, 
   if (imap.sslcacertfile)
     o.cafile = imap.sslcacertfile->string();
   o.verify = imap.tls_verify;
+  if (imap.ipv6)
+    o.family = *imap.ipv6 ? protocol::address_family::ipv6 : protocol::address_family::ipv4;
   o.fingerprints = imap.cert_fingerprints;
   if (imap.sslclientcert)
     o.client_cert = imap.sslclientcert->string();

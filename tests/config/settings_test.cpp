@@ -70,6 +70,7 @@ expunge = no
 readonly = true
 auth_mechanisms = plain, LOGIN
 cert_fingerprint = AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01, 00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF
+ipv6 = no
 )";
 
 settings load(const std::string& text, const std::optional<std::string>& accounts = {}) {
@@ -141,6 +142,7 @@ TEST_CASE("a typical two-account config gives the right settings", "[settings]")
   CHECK(pimap.tls_verify);
   CHECK_FALSE(pimap.sslcacertfile.has_value()); // OS-DEFAULT: the system store
   CHECK(pimap.maxconnections == 3);
+  CHECK_FALSE(pimap.ipv6.has_value()); // unset: either family
   CHECK(pimap.expunge);
   CHECK(pimap.auth_mechanisms
         == std::vector<std::string>{"GSSAPI", "XOAUTH2", "CRAM-MD5", "PLAIN", "LOGIN"});
@@ -152,6 +154,7 @@ TEST_CASE("a typical two-account config gives the right settings", "[settings]")
 
   const imap_settings& wimap = *s.remote(work).imap();
   CHECK(wimap.remoteport == 1143);
+  CHECK(wimap.ipv6 == false);
   CHECK_FALSE(wimap.ssl);
   CHECK(wimap.starttls);
   CHECK_FALSE(wimap.tls_verify);

@@ -808,6 +808,15 @@ TEST_CASE("wrong password and closed port: clear error, exit 1, local mail untou
   CHECK(r.err.find("wrong-password") == std::string::npos);
   CHECK(maildir_files(env.local_folder("INBOX")) == before);
 
+  // ipv6 = yes for a server with an IPv4 address only; no reaches it.
+  env.write_config("ipv6 = yes\n");
+  r = env.oimap({"-o"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("(ipv6 = yes: IPv6 addresses only)") != std::string::npos);
+  env.write_config("ipv6 = no\n");
+  CHECK(env.oimap({"-o"}).exit_code == 0);
+
   env.write_config();
   env.server().stop();
   r = env.oimap({"-o"});

@@ -42,6 +42,21 @@ TEST_CASE("connecting to a closed port names the address and the reason", "[tran
   }
 }
 
+TEST_CASE("ipv6 = yes or no: only that family's addresses are tried", "[transport]") {
+  tcp_listener server; // on 127.0.0.1
+  // An IPv4 literal has no IPv6 address: refused before any connect.
+  try {
+    tcp_transport::connect("127.0.0.1", server.port(), 5, address_family::ipv6);
+    FAIL("connect succeeded");
+  } catch (const imap_error& e) {
+    CHECK(e.kind() == error_kind::connect);
+    CHECK_THAT(e.what(), Catch::Matchers::StartsWith("cannot resolve 127.0.0.1:"));
+    CHECK_THAT(e.what(), Catch::Matchers::EndsWith("(ipv6 = yes: IPv6 addresses only)"));
+  }
+  auto t = tcp_transport::connect("127.0.0.1", server.port(), 5, address_family::ipv4);
+  CHECK(t->peer() == "127.0.0.1:" + std::to_string(server.port()));
+}
+
 TEST_CASE("bytes round-trip and a peer close reads as 0", "[transport]") {
   tcp_listener server;
   std::thread echo([&] {
@@ -61,7 +76,7 @@ TEST_CASE("bytes round-trip and a peer close reads as 0", "[transport]") {
 
   auto t = tcp_transport::connect("127.0.0.1", server.port(), 5);
   CHECK(t->peer() == "127.0.0.1:" + std::to_string(server.port()));
-  CHECK(t->on_this_host()); // both ends are 127.0.0.1
+  CHECK(t->on_this_host());              // both ends are 127.0.0.1
   std::string big(3 * 1024 * 1024, 'x'); // larger than any socket buffer
   t->write_all(big);
   t->write_all("QUIT\n");
