@@ -647,6 +647,25 @@ std::vector<status_result> session::status_many(const std::vector<std::string>& 
   return out;
 }
 
+std::vector<std::uint32_t> session::uid_search(std::string_view criteria) {
+  // mailbox-data =/ "SEARCH" *(SP nz-number)
+  command c("UID SEARCH");
+  c.raw(criteria);
+  std::vector<std::uint32_t> out;
+  const std::string what = "UID SEARCH " + std::string(criteria);
+  response r = run_one(c, what, [&](const response& u) {
+    if (u.keyword != "SEARCH")
+      return;
+    for (const auto& v : u.data)
+      if (v.type == value::kind::number && v.number > 0 && v.number <= 0xffffffffu)
+        out.push_back(static_cast<std::uint32_t>(v.number));
+  });
+  expect_ok(r, what);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 std::vector<message_flags> session::fetch_flags(std::string_view uid_set,
                                                 std::uint64_t changedsince) {
   // fetch = "UID FETCH" SP sequence-set SP "(" fetch-att *(SP fetch-att) ")" [SP fetch-modifiers]

@@ -198,6 +198,10 @@ public:
   // reply (only the in-flight bound of session_wire.cpp's sending rule).
   std::vector<status_result> status_many(const std::vector<std::string>& mailboxes);
 
+  // UID SEARCH criteria (protocol text the caller built, e.g. "SINCE
+  // 1-Feb-2026" or "LARGER 100000"): the matching uids, sorted.
+  std::vector<std::uint32_t> uid_search(std::string_view criteria);
+
   // UID FETCH set (UID FLAGS [MODSEQ]) [(CHANGEDSINCE n)], sorted by uid.
   // changedsince is ignored (everything is fetched) without CONDSTORE.
   std::vector<message_flags> fetch_flags(std::string_view uid_set, std::uint64_t changedsince = 0);

@@ -542,6 +542,11 @@ TEST_CASE("APPEND as one MULTIAPPEND, flags, bodies byte-exact, expunge by uid",
   CHECK(flags[2].flags.empty());
   CHECK(flags[0].modseq > 0);
 
+  // UID SEARCH, as maxsize and maxage ask: the big one, those after 1996.
+  CHECK(s->uid_search("LARGER 1000000") == std::vector<std::uint32_t>{3});
+  CHECK(s->uid_search("SINCE 1-Jan-2000") == std::vector<std::uint32_t>{2, 3});
+  CHECK(s->uid_search("LARGER 100000000").empty());
+
   // Another client flags uid 3: Dovecot tells us with a flags-only FETCH
   // in the middle of our next command, which must be taken in stride.
   auto other = login(user);
