@@ -34,6 +34,7 @@ constexpr char meta_tag = 'm';
 constexpr char pending_tag = 'p';
 constexpr char record_tag = 'r';
 constexpr char key_tag = 'k';
+constexpr char window_tag = 'w';
 const std::string schema_key = std::string("\xff", 1) + "schema";
 const std::string last_close_key = std::string("\xff", 1) + "last-close";
 const std::string to_sync_key = std::string("\xff", 1) + "to-sync";
@@ -324,6 +325,13 @@ void status_db::batch::set_meta(std::string_view folder, const folder_meta& meta
   batch_->Put(tagged(folder, meta_tag), encode_meta(meta));
 }
 
+void status_db::batch::set_window(std::string_view folder, std::string_view window) {
+  if (window.empty())
+    batch_->Delete(tagged(folder, window_tag));
+  else
+    batch_->Put(tagged(folder, window_tag), rocksdb::Slice(window.data(), window.size()));
+}
+
 void status_db::batch::set_folders_to_sync(std::uint32_t n) {
   std::string value;
   put_varint(value, n);
@@ -600,6 +608,16 @@ std::optional<std::string> status_db::get_key(std::string_view folder, std::uint
     throw_status(dir_, "read", s);
   if (value.empty())
     value_reader(value, dir_, "key").fail();
+  return value;
+}
+
+std::string status_db::window(std::string_view folder) const {
+  std::string value;
+  rocksdb::Status s = db().Get(rocksdb::ReadOptions(), tagged(folder, window_tag), &value);
+  if (s.IsNotFound())
+    return {};
+  if (!s.ok())
+    throw_status(dir_, "read", s);
   return value;
 }
 

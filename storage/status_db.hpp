@@ -84,6 +84,9 @@ public:
     void erase_pending(std::string_view folder, std::string_view key);
     // Everything stored for the folder: records, meta and journal.
     void erase_folder(std::string_view folder);
+    // The message limits (maxage, maxsize) the folder was synced under, as
+    // the sync describes them; empty: none.
+    void set_window(std::string_view folder, std::string_view window);
     // For the next run: how many folders this one found to sync.
     void set_folders_to_sync(std::uint32_t n);
 
@@ -111,6 +114,8 @@ public:
   ~status_db();
 
   std::optional<folder_meta> get_meta(std::string_view folder) const;
+  // What batch::set_window recorded for the folder; empty if nothing.
+  std::string window(std::string_view folder) const;
   // What the last run recorded with batch::set_folders_to_sync.
   std::optional<std::uint32_t> folders_to_sync_last_run() const;
   // All records of the folder, sorted by UID.

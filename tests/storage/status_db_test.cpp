@@ -492,3 +492,21 @@ TEST_CASE("a read-only open reads what was written and changes nothing in the di
     status_db::open_read_only(dir)->close();
   CHECK(dir_state(dir) == closed);
 }
+
+TEST_CASE("a folder's window is recorded, replaced, cleared and erased with it", "[status_db]") {
+  test::temp_dir tmp;
+  auto db = status_db::open(tmp.path() / "db", false);
+  CHECK(db->window("INBOX").empty());
+  status_db::batch b;
+  b.set_window("INBOX", "maxage=30");
+  b.set_window("Work", "maxsize=1000");
+  db->write(b);
+  CHECK(db->window("INBOX") == "maxage=30");
+  CHECK(db->window("Work") == "maxsize=1000");
+  b.set_window("INBOX", "");
+  db->write(b);
+  CHECK(db->window("INBOX").empty());
+  b.erase_folder("Work");
+  db->write(b);
+  CHECK(db->window("Work").empty());
+}
