@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <utility>
 
 namespace oimap::config {
@@ -64,6 +65,40 @@ general_settings read_general(const config_file& file) {
   return general;
 }
 
+// OfflineIMAP's maxage: a whole number of days, or a date yyyy-mm-dd.
+std::optional<account_settings::age_limit> read_maxage(const section_reader& reader) {
+  const auto text = reader.text("maxage");
+  if (!text || text->empty() || *text == "0")
+    return std::nullopt;
+  account_settings::age_limit limit;
+  const auto fail = [&] {
+    reader.fail("maxage",
+                "'maxage' must be a number of days or a date yyyy-mm-dd, not '" + *text + "'");
+  };
+  const std::string& t = *text;
+  const auto digits = [&](std::size_t from, std::size_t n) {
+    int v = 0;
+    for (std::size_t i = from; i < from + n; ++i) {
+      if (i >= t.size() || t[i] < '0' || t[i] > '9')
+        fail();
+      v = v * 10 + (t[i] - '0');
+    }
+    return v;
+  };
+  if (t.size() == 10 && t[4] == '-' && t[7] == '-') {
+    limit.year = digits(0, 4);
+    limit.month = digits(5, 2);
+    limit.day = digits(8, 2);
+    if (limit.year < 1970 || limit.month < 1 || limit.month > 12 || limit.day < 1 || limit.day > 31)
+      fail();
+  } else if (t.size() <= 6) {
+    limit.days = digits(0, t.size());
+  } else {
+    fail();
+  }
+  return limit;
+}
+
 account_settings read_account(const config_file& file, const std::string& name) {
   const section_reader reader(file, "Account " + name, "account '" + name + "'");
   account_settings account;
@@ -79,6 +114,9 @@ account_settings read_account(const config_file& file, const std::string& name) 
   account.maildir_windows_compatible = reader.boolean("maildir-windows-compatible", false);
   account.presynchook = reader.text("presynchook");
   account.postsynchook = reader.text("postsynchook");
+  account.maxage = read_maxage(reader);
+  if (const auto v = reader.text("maxsize"); v && !v->empty() && *v != "0")
+    account.maxsize = reader.integer("maxsize", 0, 1, std::numeric_limits<int>::max());
 
   auto check_exists = [&](std::string_view option, const std::string& repository) {
     if (!file.has_section("Repository " + repository)) {

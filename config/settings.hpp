@@ -124,6 +124,14 @@ struct account_settings {
   bool maildir_windows_compatible = false;
   std::optional<std::string> presynchook;
   std::optional<std::string> postsynchook;
+  // maxage: only messages from this many days back (days > 0), or from this
+  // date on; the older ones are left alone on both sides.
+  struct age_limit {
+    int days = 0;
+    int year = 0, month = 0, day = 0; // when days is 0
+  };
+  std::optional<age_limit> maxage;
+  std::optional<int> maxsize; // bytes: larger messages are left alone on both sides
 };
 
 struct settings {

@@ -33,8 +33,6 @@ constexpr unsupported refused_in_imap[] = {
 };
 
 constexpr unsupported warned_in_account[] = {
-    {"maxage", "every message is synced, whatever its age"},
-    {"maxsize", "every message is synced, whatever its size"},
     {"filterheaders", "messages are uploaded with all their headers"},
 };
 // Options of every repository type.

@@ -287,6 +287,26 @@ TEST_CASE("repository validation", "[settings]") {
         }),
         Contains("rc:55:") && Contains("not a SHA-1"));
   }
+  SECTION("maxage: days or a date; maxsize: bytes; 0 or nothing: no limit") {
+    const auto personal = [](const std::string& line) {
+      return load(with_line(15, line)).accounts.at(0);
+    };
+    CHECK(personal("maxage = 30").maxage->days == 30);
+    const auto dated = personal("maxage = 2025-12-09").maxage;
+    REQUIRE(dated);
+    CHECK((dated->days == 0 && dated->year == 2025 && dated->month == 12 && dated->day == 9));
+    CHECK_FALSE(personal("maxage = 0").maxage);
+    CHECK_FALSE(personal("maxage =").maxage);
+    CHECK(personal("maxsize = 100000").maxsize == 100000);
+    CHECK_FALSE(personal("maxsize = 0").maxsize);
+    CHECK_THAT(error_text([] { load(with_line(15, "maxage = last week")); }),
+               Contains("rc:15: account 'Personal'") && Contains("'last week'")
+                   && Contains("yyyy-mm-dd"));
+    CHECK_THAT(error_text([] { load(with_line(15, "maxage = 2025-13-01")); }),
+               Contains("rc:15:") && Contains("'2025-13-01'"));
+    CHECK_THAT(error_text([] { load(with_line(15, "maxsize = -5")); }),
+               Contains("rc:15:") && Contains("maxsize"));
+  }
   SECTION("an unknown ui") {
     CHECK_THAT(error_text([] { load(with_line(5, "ui = fancy, shiny")); }),
                Contains("rc:5: [general]") && Contains("ttyui"));

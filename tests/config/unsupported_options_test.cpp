@@ -54,12 +54,12 @@ TEST_CASE("a config with only what oimap acts on gives no warning", "[unsupporte
 TEST_CASE("each option oimap reads past is named with its line and what happens instead",
           "[unsupported_options]") {
   // pythonfile is loaded (python_eval): no warning.
-  const auto warnings = check(config_with("pythonfile = ~/helpers.py", "maxage = 30",
+  const auto warnings = check(config_with("pythonfile = ~/helpers.py", "filterheaders = X-Spam",
                                           "customflag_a = $Label1", "idlefolders = ['INBOX']"));
   REQUIRE(warnings.size() == 3);
   CHECK(warnings[0]
-        == "rc:7: account 'A': option 'maxage' is not supported by oimap yet and is ignored: "
-           "every message is synced, whatever its age");
+        == "rc:7: account 'A': option 'filterheaders' is not supported by oimap yet and is "
+           "ignored: messages are uploaded with all their headers");
   CHECK_THAT(warnings[1], Contains("rc:14: repository 'LA': option 'customflag_a'")
                               && Contains("IMAP keywords are not synced"));
   // The remote repository both accounts use is named once.
@@ -67,15 +67,15 @@ TEST_CASE("each option oimap reads past is named with its line and what happens 
 }
 
 TEST_CASE("an option set to off, 0 or nothing is no warning", "[unsupported_options]") {
-  CHECK(check(config_with("", "maxage =", "restoreatime = no",
+  CHECK(check(config_with("", "filterheaders =", "restoreatime = no",
                           "holdconnectionopen = false\nkeepalive = 0\nusecompression = no"))
             .empty());
   CHECK(check(config_with("", "", "", "usecompression = yes")).size() == 1);
 }
 
 TEST_CASE("an option where OfflineIMAP does not read it is no warning", "[unsupported_options]") {
-  // maxage is an account's option; idlefolders an IMAP repository's.
-  CHECK(check(config_with("", "", "idlefolders = ['x']", "maxage = 3")).empty());
+  // filterheaders is an account's option; idlefolders an IMAP repository's.
+  CHECK(check(config_with("", "", "idlefolders = ['x']", "filterheaders = X-Spam")).empty());
 }
 
 TEST_CASE("mbnames incremental is named", "[unsupported_options]") {
