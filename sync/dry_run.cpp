@@ -12,13 +12,15 @@ namespace oimap::sync {
 
 folder_preview preview_folder(protocol::session& remote, const storage::maildir_store& local,
                               const storage::status_db* status, const folder_pair& pair,
-                              bool create_local, bool create_remote, const plan_options& opt) {
+                              bool create_local, bool create_remote,
+                              const folder_sync_options& opt) {
   folder_preview out;
   out.local_name = pair.local_name;
   out.remote_name = pair.remote_name;
   out.create_local = create_local;
   out.create_remote = create_remote;
 
+  std::unique_ptr<storage::maildir_folder> folder;
   std::optional<storage::folder_meta> meta;
   std::vector<storage::status_record> S;
   if (status) {
@@ -28,13 +30,16 @@ folder_preview preview_folder(protocol::session& remote, const storage::maildir_
   plan_input in;
   bool local_has_uids = false;
   if (!create_local) {
-    for (auto& e : local.open(pair.local_name, pair.fmd5_name)->scan()) {
+    folder = local.open(pair.local_name, pair.fmd5_name);
+    for (auto& e : folder->scan()) {
       local_has_uids |= e.uid.has_value();
       in.local.push_back({std::move(e.key), e.uid, e.flags});
     }
   }
+  std::uint32_t uidnext = 0;
   if (!create_remote) {
     const auto info = remote.select(pair.remote_name, true);
+    uidnext = info.uidnext;
     in.remote_uidvalidity = info.uidvalidity;
     if (info.exists > 0)
       for (const auto& f : remote.fetch_flags("1:*"))
@@ -53,7 +58,14 @@ folder_preview preview_folder(protocol::session& remote, const storage::maildir_
   for (const auto& s : S)
     in.status.push_back({s.uid, s.flags});
 
-  const plan_result p = plan(in, opt);
+  if (opt.window.active()) {
+    const auto window = create_remote ? message_window{} : find_window(remote, opt.window, uidnext);
+    const size_fn no_files = [](const std::string&) { return std::nullopt; };
+    out.too_large =
+        leave_outside(in, window, opt.window.maxsize, folder ? file_sizes(*folder) : no_files)
+            .size();
+  }
+  const plan_result p = plan(in, opt.plan);
   out.uidvalidity_changed = p.uidvalidity_changed;
   out.download = p.download.size();
   out.upload = p.upload.size();
@@ -82,6 +94,7 @@ std::string describe(const folder_preview& p) {
   count(p.delete_remote, "delete ", " on the server");
   count(p.local_flags, "change the flags of ", " here");
   count(p.remote_flags, "change the flags of ", " on the server");
+  count(p.too_large, "not upload ", " over maxsize");
   if (parts.empty())
     return "nothing to do";
   std::string out = "would ";
@@ -107,7 +120,7 @@ account_preview preview_account(const config::settings& settings,
                                    account, python, only);
   const std::set<std::string> create_local(tree.create_local.begin(), tree.create_local.end());
   const std::set<std::string> create_remote(tree.create_remote.begin(), tree.create_remote.end());
-  const auto options = account_sync_options(settings, account).plan;
+  const auto options = account_sync_options(settings, account);
   account_preview out;
   out.refused = tree.refused;
   for (const auto& pair : tree.pairs)

@@ -32,16 +32,19 @@ struct folder_preview {
   std::size_t delete_remote = 0;
   std::size_t local_flags = 0;
   std::size_t remote_flags = 0;
+  std::size_t too_large = 0; // new local files over maxsize, not uploaded
 };
 
 // Reads the folder's status (if any), the Maildir folder (unless it is yet
 // to be made) and the server folder (EXAMINE, unless it is yet to be made)
-// and plans as a sync would. Writes nothing anywhere: no tmp/ clean-up, no
+// and plans as a sync would, leaving out what maxage and maxsize leave out
+// (too_large counts the new local files left out). Writes nothing anywhere: no tmp/ clean-up, no
 // status, no prefetch. Uploads that a killed sync left journaled would be
 // recognised by the sync and count as uploads here.
 folder_preview preview_folder(protocol::session& remote, const storage::maildir_store& local,
                               const storage::status_db* status, const folder_pair& pair,
-                              bool create_local, bool create_remote, const plan_options& opt);
+                              bool create_local, bool create_remote,
+                              const folder_sync_options& opt);
 
 // One line for it: "would copy 2 here, delete 1 on the server", or "nothing to do".
 std::string describe(const folder_preview& p);

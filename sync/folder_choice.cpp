@@ -121,6 +121,7 @@ folder_sync_options account_sync_options(const config::settings& settings,
   o.plan.local_readonly = local.readonly;
   o.expunge = remote.imap() ? remote.imap()->expunge : true;
   o.plan.expunge = o.expunge;
+  o.window = window_of(account, std::time(nullptr));
   return o;
 }
 

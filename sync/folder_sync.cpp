@@ -332,8 +332,12 @@ folder_result folder_run::run() {
   folder_ = local_.open(pair_.local_name, pair_.fmd5_name);
   const auto meta = status_.get_meta(pair_.status_name);
 
+  // A folder synced under other limits (maxage, maxsize) is listed in full
+  // once: a wider window takes in messages no change announces.
+  const bool window_kept = status_.window(pair_.status_name) == opt_.window.description;
+  const bool windowed = opt_.window.active();
   // Nothing changed since the last sync on either side (see folder_unchanged).
-  const bool local_unchanged = local_stamp_matches(folder_->stamp(), meta);
+  const bool local_unchanged = window_kept && local_stamp_matches(folder_->stamp(), meta);
   if (local_unchanged && pair_.remote_status
       && remote_matches(meta, *pair_.remote_status, readonly))
     return result_;
@@ -373,7 +377,7 @@ folder_result folder_run::run() {
   std::shared_ptr<examined_folder> part;
   if (ahead_ && ahead_->valid()) {
     part = ahead_->get(); // examine_ahead settles every future, run or not
-    if (part && !(examined_ && meta && meta->highestmodseq != 0)) {
+    if (part && (windowed || !(examined_ && meta && meta->highestmodseq != 0))) {
       part->prefetched.reset(); // only this sync would have taken them
       part.reset();
     }
@@ -392,8 +396,10 @@ folder_result folder_run::run() {
     // in tmp/ until the plan puts them in place.
     std::optional<std::string> prefetch_set;
     const auto& st = pair_.remote_status;
-    if (examined_ && !opt_.plan.local_readonly && st && st->uidvalidity == meta->uidvalidity
-        && st->uidnext > meta->uidnext) {
+    if (windowed) {
+      // The window decides what comes down, after the SELECT.
+    } else if (examined_ && !opt_.plan.local_readonly && st && st->uidvalidity == meta->uidvalidity
+               && st->uidnext > meta->uidnext) {
       const std::uint32_t first = first_unrecorded_uid(*meta);
       if (st->uidnext > first && st->uidnext - first <= opt_.batch)
         prefetch_set = std::to_string(first) + ":*";
@@ -429,8 +435,10 @@ folder_result folder_run::run() {
     if (info_.uidvalidity != meta->uidvalidity || !resync->complete)
       resync.reset();
   }
-  const bool remote_unchanged = remote_matches(
-      meta, {info_.uidvalidity, info_.uidnext, info_.exists, info_.highestmodseq}, readonly);
+  const bool remote_unchanged =
+      window_kept
+      && remote_matches(meta, {info_.uidvalidity, info_.uidnext, info_.exists, info_.highestmodseq},
+                        readonly);
   if (local_unchanged && remote_unchanged)
     return result_;
 
@@ -446,6 +454,14 @@ folder_result folder_run::run() {
   const bool first_sync =
       !incremental && snapshot_all(meta, resync ? &*resync : nullptr, remote_unchanged, in);
 
+  if (windowed) {
+    const auto window = find_window(remote(), opt_.window, info_.uidnext);
+    const auto left = leave_outside(in, window, opt_.window.maxsize, file_sizes(*folder_));
+    for (const auto& key : left)
+      result_.warnings.push_back("folder '" + pair_.local_name + "': message '" + key
+                                 + "' is larger than maxsize ("
+                                 + std::to_string(*opt_.window.maxsize) + " bytes): not uploaded");
+  }
   const plan_result p = plan(in, opt_.plan);
   if (p.uidvalidity_changed) {
     result_.outcome = folder_outcome::skipped_uidvalidity;
@@ -536,6 +552,8 @@ folder_result folder_run::run() {
   // is skipped on the strength of it.
   m.highestmodseq = info_.highestmodseq;
   m.keys_recorded = true;
+  if (!window_kept)
+    batch_.set_window(pair_.status_name, opt_.window.description);
   if (auto sealed = folder_->seal()) {
     m.local_new_mtime = sealed->new_ns;
     m.local_cur_mtime = sealed->cur_ns;
@@ -588,7 +606,7 @@ bool folder_run::snapshot_all(const std::optional<storage::folder_meta>& meta,
   const bool first_sync =
       early_
       || (S.empty() && !local_has_uids && !in.stored_uidvalidity && !opt_.plan.local_readonly
-          && status_.pending(pair_.status_name).empty());
+          && !opt_.window.active() && status_.pending(pair_.status_name).empty());
   if (first_sync) {
     // Everything on the server is new here: fetch the bodies with their
     // flags in one go instead of listing the flags first.
@@ -845,8 +863,9 @@ std::vector<stored_message> folder_run::finish_download(streaming_download& d) {
 bool folder_run::start_first_sync(const std::optional<storage::folder_meta>& meta) {
   // Messages here already, or a status: the plan decides what comes down
   // (from what was read ahead).
-  if (meta || opt_.plan.local_readonly || !read_ahead_ || !read_ahead_->status.empty()
-      || !read_ahead_->entries.empty() || !status_.pending(pair_.status_name).empty())
+  if (meta || opt_.window.active() || opt_.plan.local_readonly || !read_ahead_
+      || !read_ahead_->status.empty() || !read_ahead_->entries.empty()
+      || !status_.pending(pair_.status_name).empty())
     return false;
   read_ahead_.reset();
   const auto& st = pair_.remote_status;
@@ -1059,8 +1078,9 @@ bool local_unchanged(const storage::maildir_store& local, const folder_pair& pai
 }
 
 bool folder_unchanged(const storage::maildir_store& local, const storage::status_db& status,
-                      const folder_pair& pair, bool remote_readonly) {
-  if (!pair.remote_status || !local.has_folder(pair.local_name))
+                      const folder_pair& pair, bool remote_readonly, const std::string& window) {
+  if (!pair.remote_status || !local.has_folder(pair.local_name)
+      || status.window(pair.status_name) != window)
     return false;
   const auto meta = status.get_meta(pair.status_name);
   if (!remote_matches(meta, *pair.remote_status, remote_readonly))

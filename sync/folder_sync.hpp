@@ -2,6 +2,7 @@
 #pragma once
 
 #include "storage/status_db.hpp"
+#include "sync/message_window.hpp"
 #include "sync/plan.hpp"
 
 #include <atomic>
@@ -48,6 +49,9 @@ struct folder_sync_options {
   plan_options plan;
   bool expunge = true;     // expunge what we flag \Deleted (IMAP repo option)
   std::size_t batch = 512; // messages per status write (and per fetch command group)
+  // maxage, maxsize: messages outside are left alone. Bodies are then only
+  // fetched once the plan wants them (no prefetch).
+  window_options window;
 };
 
 struct folder_counts {
@@ -81,8 +85,10 @@ using status_write_fn = std::function<void(storage::status_db::batch&)>;
 // pair's STATUS snapshot matches the recorded CONDSTORE state and the
 // Maildir's directories still carry the stamps that sync sealed. Costs a
 // status read and two stat calls, and needs no connection.
+// window: the limits this run syncs under (window_options::description); a
+// folder last synced under others has changed.
 bool folder_unchanged(const storage::maildir_store& local, const storage::status_db& status,
-                      const folder_pair& pair, bool remote_readonly);
+                      const folder_pair& pair, bool remote_readonly, const std::string& window);
 // The Maildir's half of that: its new/ and cur/ still carry the stamps the
 // folder's last sync sealed (two stat calls).
 bool local_unchanged(const storage::maildir_store& local, const folder_pair& pair,

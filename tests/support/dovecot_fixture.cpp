@@ -606,11 +606,13 @@ void imap_dialogue::login(std::string_view user, std::string_view password) {
 }
 
 imap_reply imap_dialogue::append(std::string_view folder, std::string_view message,
-                                 std::string_view flags) {
+                                 std::string_view flags, std::string_view internaldate) {
   const auto tag = next_tag();
   std::string cmd = tag + " APPEND " + imap_quote(folder);
   if (!flags.empty())
     cmd += " (" + std::string(flags) + ")";
+  if (!internaldate.empty())
+    cmd += " \"" + std::string(internaldate) + "\"";
   cmd += " {" + std::to_string(message.size()) + "}\r\n";
   send_raw(cmd);
   imap_reply reply;

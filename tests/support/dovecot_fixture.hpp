@@ -146,8 +146,10 @@ public:
   imap_reply command(std::string_view command);
   // Convenience: LOGIN; throws unless OK.
   void login(std::string_view user, std::string_view password);
-  // APPEND with a synchronizing literal; flags like "\\Seen \\Flagged".
-  imap_reply append(std::string_view folder, std::string_view message, std::string_view flags = {});
+  // APPEND with a synchronizing literal; flags like "\\Seen \\Flagged",
+  // internaldate like "01-Jan-2020 12:00:00 +0000" (default: now).
+  imap_reply append(std::string_view folder, std::string_view message, std::string_view flags = {},
+                    std::string_view internaldate = {});
 
   // Raw access for protocol-level tests.
   void send_raw(std::string_view bytes);

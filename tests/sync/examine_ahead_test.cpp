@@ -109,8 +109,8 @@ TEST_CASE("folders changed on the server only are examined together, and sync fr
   // The next run finds nothing left to do in either.
   t.take_status();
   work.remote_status = t.status_of("Work");
-  CHECK(sync::folder_unchanged(t.local, *t.status, t.pair, false));
-  CHECK(sync::folder_unchanged(t.local, *t.status, work, false));
+  CHECK(sync::folder_unchanged(t.local, *t.status, t.pair, false, ""));
+  CHECK(sync::folder_unchanged(t.local, *t.status, work, false, ""));
 }
 
 TEST_CASE("only folders with a few new messages on the server and none here go ahead", "[sync]") {
