@@ -303,25 +303,26 @@ bool python_evaluator::call(const std::string& expression, const std::vector<std
 std::string python_evaluator::call_text(const std::string& expression,
                                         const std::vector<std::string>& args,
                                         const std::string& where) {
-  std::lock_guard lock(python_mutex);
-  ready(where);
-  gil held(*py_);
-  obj result = invoke(expression, args, where);
-  std::string out = py_->utf8(result);
-  py_->Py_DecRef(result);
-  return out;
+  return text_result(expression, args, where, false);
 }
 
 std::string python_evaluator::call_str(const std::string& expression,
                                        const std::vector<std::string>& args,
                                        const std::string& where) {
+  return text_result(expression, args, where, true);
+}
+
+std::string python_evaluator::text_result(const std::string& expression,
+                                          const std::vector<std::string>& args,
+                                          const std::string& where, bool str_only) {
   std::lock_guard lock(python_mutex);
   ready(where);
   gil held(*py_);
   obj result = invoke(expression, args, where);
   ssize_t n = 0;
-  if (const char* s = py_->PyUnicode_AsUTF8AndSize(result, &n)) {
-    std::string out(s, static_cast<std::size_t>(n));
+  const char* s = str_only ? py_->PyUnicode_AsUTF8AndSize(result, &n) : nullptr;
+  if (!str_only || s) {
+    std::string out = s ? std::string(s, static_cast<std::size_t>(n)) : py_->utf8(result);
     py_->Py_DecRef(result);
     return out;
   }

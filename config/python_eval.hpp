@@ -54,6 +54,9 @@ private:
   // The function's result (a new PyObject reference); the GIL is held.
   void* invoke(const std::string& expression, const std::vector<std::string>& args,
                const std::string& where);
+  // call_text, or with str_only call_str.
+  std::string text_result(const std::string& expression, const std::vector<std::string>& args,
+                          const std::string& where, bool str_only);
 
   std::optional<std::filesystem::path> pythonfile_;
   std::string pythonfile_where_;
