@@ -39,6 +39,7 @@ const char* usage_text() {
          "  -d TYPES     debug: imap, maildir, thread or ALL (passwords are never shown)\n"
          "  -u UI        ttyui, basic, quiet (machineui, blinkenlights: basic/ttyui for now)\n"
          "  --dry-run    show what a sync would do; change nothing (no hook runs)\n"
+         "  --info       show each account's server, folders and their names here; no sync\n"
          "  -h, --help   this help\n"
          "  -V           version\n"
          "\n"
@@ -66,6 +67,10 @@ cli_options parse_cli(int argc, char** argv) {
     }
     if (arg == "--dry-run") {
       o.dry_run = true;
+      continue;
+    }
+    if (arg == "--info") {
+      o.info = true;
       continue;
     }
     if (arg.size() < 2 || arg[0] != '-' || arg[1] == '-')

@@ -19,6 +19,7 @@ struct cli_options {
   std::optional<std::string> ui;          // -u
   bool quick = false;                     // -q
   bool dry_run = false;                   // --dry-run
+  bool info = false;                      // --info
   bool help = false;                      // -h / --help
   bool version = false;                   // -V / --version
 };

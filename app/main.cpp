@@ -3,6 +3,7 @@
 #include "actors/ui_actor.hpp"
 #include "app/cli.hpp"
 #include "app/dry_run.hpp"
+#include "app/info.hpp"
 #include "config/config_error.hpp"
 #include "config/config_file.hpp"
 #include "config/overrides.hpp"
@@ -103,6 +104,8 @@ int run(const oimap::app::cli_options& cli) {
 
   auto python = std::make_shared<config::python_evaluator>(settings->general.pythonfile,
                                                            file.where("general", "pythonfile"));
+  if (cli.info)
+    return app::info(*settings, python, cli.folders, std::cout, std::cerr);
   if (cli.dry_run || settings->general.dry_run)
     return app::dry_run(*settings, python, cli.folders, std::cout, std::cerr);
 

@@ -129,6 +129,7 @@ public:
   bool has_qresync() const { return qresync_; } // ENABLE QRESYNC succeeded
   bool server_on_this_host() const;             // see transport::on_this_host
   const std::string& peer() const;
+  const std::string& user() const { return options_.user; } // as logged in
   // False once an error left the connection in an unknown state (or it was
   // closed): every later command would throw.
   bool usable() const { return closed_reason_.empty(); }
