@@ -28,11 +28,11 @@ struct tls_options {
   // have. Checked whatever verify says; without a cafile they replace the
   // CA and host name checks (the pinned certificate is the trust), as in
   // OfflineIMAP.
-  std::vector<std::string> fingerprints;
+  std::vector<std::string> fingerprints{};
   // sslclientcert, sslclientkey: a PEM certificate (chain) to present, and
   // its key (empty: in the certificate's file). Empty: none.
-  std::string client_cert;
-  std::string client_key;
+  std::string client_cert{};
+  std::string client_key{};
 };
 
 // The digest a fingerprint of this many hex digits is ("SHA-256"), or empty
