@@ -112,6 +112,7 @@ account_settings read_account(const config_file& file, const std::string& name) 
   }
   account.quick = reader.integer("quick", 0, -1, 1'000'000);
   account.maildir_windows_compatible = reader.boolean("maildir-windows-compatible", false);
+  account.utf8foldernames = reader.boolean("utf8foldernames", false);
   account.presynchook = reader.text("presynchook");
   account.postsynchook = reader.text("postsynchook");
   account.maxage = read_maxage(reader);

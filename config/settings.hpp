@@ -122,6 +122,9 @@ struct account_settings {
   double autorefresh = 0; // minutes between syncs; 0 = sync once
   int quick = 0;          // 0 never, -1 always, N: N quick syncs per full one
   bool maildir_windows_compatible = false;
+  // Server folder names in UTF-8 here (and to nametrans, folderfilter, -f),
+  // not in IMAP's modified UTF-7.
+  bool utf8foldernames = false;
   std::optional<std::string> presynchook;
   std::optional<std::string> postsynchook;
   // maxage: only messages from this many days back (days > 0), or from this

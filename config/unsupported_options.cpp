@@ -22,7 +22,6 @@ struct unsupported {
 constexpr unsupported refused_in_account[] = {
     {"proxy", "connect straight to the server, not through the proxy"},
     {"authproxy", "connect straight to the server, not through the proxy"},
-    {"utf8foldernames", "name local folders in IMAP's modified UTF-7, not in UTF-8", true},
 };
 constexpr unsupported refused_in_imap[] = {
     {"remote_identity", "log in as remoteuser's own mailbox, not act for this identity"},

@@ -4,6 +4,7 @@
 #include "config/config_error.hpp"
 #include "config/python_eval.hpp"
 #include "protocol/imap_error.hpp"
+#include "protocol/utf7.hpp"
 #include "sync/nametrans.hpp"
 
 #include <algorithm>
@@ -42,6 +43,12 @@ folder_tree choose_folders(protocol::session& session,
                            const std::vector<std::string>& only) {
   const auto& local_repo = settings.local(account);
   const auto& remote_repo = settings.remote(account);
+  // utf8foldernames: the filters and folderincludes name folders in UTF-8,
+  // the server in modified UTF-7.
+  const bool utf8 = account.utf8foldernames;
+  const auto seen = [&](const std::string& wire) {
+    return utf8 ? protocol::from_imap_utf7(wire).value_or(wire) : wire;
+  };
   const std::set<std::string> included = included_folders(remote_repo, python.get());
   std::vector<remote_folder> remote;
   for (const auto& entry : listed) {
@@ -53,14 +60,15 @@ folder_tree choose_folders(protocol::session& session,
   }
   std::vector<refused_folder> unselectable;
   for (const auto& name : included) {
+    const std::string wire = utf8 ? protocol::try_to_imap_utf7(name).value_or(name) : name;
     if (std::any_of(remote.begin(), remote.end(),
-                    [&](const remote_folder& r) { return r.name == name; }))
+                    [&](const remote_folder& r) { return r.name == wire; }))
       continue;
     // Not listed: as OfflineIMAP, only if the server lets it be selected
     // (a name it does not know must not become a folder here).
     try {
-      session.select(name, true);
-      remote.push_back({name, 0, true});
+      session.select(wire, true);
+      remote.push_back({wire, 0, true});
     } catch (const protocol::imap_error& e) {
       if (e.kind() != protocol::error_kind::no && e.kind() != protocol::error_kind::bad)
         throw;
@@ -84,7 +92,7 @@ folder_tree choose_folders(protocol::session& session,
       subscribed.insert(e.name);
     for (const auto& r : remote)
       if (!subscribed.count(r.name))
-        unsubscribed.insert(r.name);
+        unsubscribed.insert(seen(r.name));
   }
   if (local_repo.folderfilter || remote_repo.folderfilter || !unsubscribed.empty())
     // Each repository's filter sees its own side's name, as in OfflineIMAP.
@@ -103,6 +111,7 @@ folder_tree choose_folders(protocol::session& session,
       };
       return passes(remote_repo, remote_name) && passes(local_repo, local_name);
     };
+  fo.utf8_names = utf8;
   fo.remote_nametrans = nametrans_of(remote_repo, python);
   fo.local_nametrans = nametrans_of(local_repo, python);
   auto tree = pair_folders(remote, local_folders, fo);

@@ -1,6 +1,8 @@
 // Folder pairing: maps names across nametrans and separators, plans folder creation.
 #include "sync/folder_tree.hpp"
 
+#include "protocol/utf7.hpp"
+
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -28,19 +30,31 @@ std::vector<std::string> with_parents(const std::string& name, char sep) {
 }
 
 // The names one folder has on each side and in the status, as OfflineIMAP
-// makes them: nametrans first, then the separator.
+// makes them: the server's name decoded (utf8foldernames), nametrans, then
+// the separator.
 class name_map {
 public:
   name_map(const folder_tree_options& opt, char delim) : opt_(opt), delim_(delim) {}
 
-  std::string local_of(const std::string& remote) const {
-    return replace_sep(translated(opt_.remote_nametrans, remote), delim_, opt_.local_sep);
+  // The server's name as the filter, nametrans and -f see it.
+  std::string seen(const std::string& wire) const {
+    if (!opt_.utf8_names)
+      return wire;
+    return protocol::from_imap_utf7(wire).value_or(wire);
   }
-  std::string status_of(const std::string& remote) const {
-    return replace_sep(translated(opt_.remote_nametrans, remote), delim_, '.');
+  std::string local_of(const std::string& wire) const {
+    return replace_sep(translated(opt_.remote_nametrans, seen(wire)), delim_, opt_.local_sep);
   }
-  std::string remote_of(const std::string& local) const {
-    return replace_sep(translated(opt_.local_nametrans, local), opt_.local_sep, delim_);
+  std::string status_of(const std::string& wire) const {
+    return replace_sep(translated(opt_.remote_nametrans, seen(wire)), delim_, '.');
+  }
+  // The name a local folder gets on the wire; none when utf8foldernames
+  // cannot encode it (not UTF-8).
+  std::optional<std::string> remote_of(const std::string& local) const {
+    auto name = replace_sep(translated(opt_.local_nametrans, local), opt_.local_sep, delim_);
+    if (!opt_.utf8_names)
+      return name;
+    return protocol::try_to_imap_utf7(name);
   }
   std::optional<std::string> fmd5_of(const std::string& local) const {
     if (!opt_.local_nametrans)
@@ -115,7 +129,8 @@ folder_tree pair_folders(const std::vector<remote_folder>& remote,
   const char delim = out.remote_delimiter;
   const name_map names(opt, delim);
   const std::set<std::string> only(opt.only.begin(), opt.only.end());
-  auto wanted = [&](const std::string& remote_name, const std::string& local_name) {
+  auto wanted = [&](const std::string& wire_name, const std::string& local_name) {
+    const std::string remote_name = names.seen(wire_name);
     if (!only.empty())
       return only.count(remote_name) > 0;
     return !opt.filter || opt.filter(remote_name, local_name);
@@ -159,7 +174,14 @@ folder_tree pair_folders(const std::vector<remote_folder>& remote,
     // under another name.
     if (lname.empty() || paired_local.count(lname))
       continue;
-    const std::string rname = names.remote_of(lname);
+    const auto wire = names.remote_of(lname);
+    if (!wire) {
+      if (opt.create_remote && !opt.remote_readonly)
+        out.refused.push_back({lname, "its name is not UTF-8, which utf8foldernames needs to "
+                                      "name it on the server"});
+      continue;
+    }
+    const std::string& rname = *wire;
     if (remote_names.count(rname) || !wanted(rname, lname))
       continue;
     if (!opt.create_remote || opt.remote_readonly)

@@ -24,7 +24,8 @@ struct folder_tree_options {
   std::vector<std::string> only; // -f: remote names to sync; empty = all
   // folderfilter (both repositories'): whether a folder pair is synced at
   // all, and so whether a folder missing on one side is created there. Not
-  // consulted for the -f folders, as in OfflineIMAP; empty = all.
+  // consulted for the -f folders, as in OfflineIMAP; empty = all. The remote
+  // name is as utf8_names has it (decoded or not).
   std::function<bool(const std::string& remote_name, const std::string& local_name)> filter;
   // Each repository's nametrans, as OfflineIMAP applies them; empty = the
   // name as it is. The remote one gives a server name the name it has here
@@ -33,6 +34,10 @@ struct folder_tree_options {
   // delimiter) and the name its FMD5 is made of.
   std::function<std::string(const std::string&)> remote_nametrans;
   std::function<std::string(const std::string&)> local_nametrans;
+  // utf8foldernames: a server name is decoded from modified UTF-7 before
+  // anything else sees it (the filter, nametrans, only, the local name),
+  // and a name made here is encoded for the server.
+  bool utf8_names = false;
 };
 
 // A folder no sync may pair: two server folders on one local name, or a

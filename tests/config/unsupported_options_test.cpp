@@ -94,7 +94,7 @@ TEST_CASE("an option whose absence would sync something else is refused", "[unsu
            "would connect straight to the server, not through the proxy");
   CHECK_THAT(error_text([] { check(config_with("", "", "", "remote_identity = boss")); }),
              Contains("rc:22: repository 'R': option 'remote_identity'"));
-  CHECK_THAT(error_text([] { check(config_with("", "utf8foldernames = yes", "", "")); }),
-             Contains("rc:7:") && Contains("UTF-7"));
-  CHECK(check(config_with("", "proxy =\nutf8foldernames = no", "", "")).empty());
+  CHECK_THAT(error_text([] { check(config_with("", "", "", "decodefoldernames = yes")); }),
+             Contains("rc:22:") && Contains("UTF-7"));
+  CHECK(check(config_with("", "proxy =", "", "decodefoldernames = no")).empty());
 }

@@ -114,3 +114,29 @@ TEST_CASE("a nametrans that fails stops the account with Python's error, and not
   CHECK_FALSE(fs::exists(env.local_folder("Work")));
   CHECK_FALSE(fs::exists(env.local_folder("WORK")));
 }
+
+TEST_CASE("utf8foldernames: folders named in UTF-8 here, in modified UTF-7 on the server",
+          "[integration]") {
+  sync_env env;
+  const std::string ete_wire = "&AMk-t&AOk-", ete = "\xc3\x89t\xc3\xa9"; // "Été"
+  REQUIRE(env.imap().command("CREATE " + ete_wire).ok());
+  REQUIRE(env.imap().append(ete_wire, make_message("ete-1", "summer\r\n")).ok());
+  env.close_imap();
+  const std::string cafe = "Caf\xc3\xa9"; // "Café", made here
+  make_local_folder(env.local_folder(cafe));
+  write_file(env.local_folder(cafe) / "new" / "1700000000.M1.here",
+             lf(make_message("cafe-1", "coffee\r\n")));
+  env.write_config();
+
+  auto r = env.oimap({"-o", "-k", "Account_Test:utf8foldernames=yes"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  require_same(env, ete_wire, ete);
+  require_same(env, "Caf&AOk-", cafe);
+  CHECK_FALSE(fs::exists(env.local_folder(ete_wire)));
+  r = env.oimap({"-o", "-k", "Account_Test:utf8foldernames=yes"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("created") == std::string::npos);
+  CHECK(maildir_messages(env.server_folder("Caf&AOk-")).size() == 1);
+}

@@ -265,3 +265,33 @@ TEST_CASE("a local folder synced with a server folder is not created again under
   CHECK(t.refused.empty());
   CHECK(remote_names(t) == strings{"INBOX=INBOX=INBOX", "a.b=a.b=a.b"});
 }
+
+TEST_CASE("utf8foldernames: server names decoded here, local names encoded there",
+          "[folder_tree]") {
+  folder_tree_options o;
+  o.utf8_names = true;
+  strings asked;
+  o.filter = [&](const std::string& remote_name, const std::string&) {
+    asked.push_back(remote_name);
+    return true;
+  };
+  // "&AMk-t&AOk-" is "Été"; "Caf\xc3\xa9" is "Café".
+  const std::vector<remote_folder> remote{{"INBOX", '.', true}, {"&AMk-t&AOk-", '.', true}};
+  auto t = pair_folders(remote, {"INBOX", "Caf\xc3\xa9", "bad\xff"}, o);
+  CHECK(remote_names(t)
+        == strings{"&AMk-t&AOk-=\xc3\x89t\xc3\xa9=\xc3\x89t\xc3\xa9", "Caf&AOk-=Caf\xc3\xa9=Caf\xc3\xa9",
+                   "INBOX=INBOX=INBOX"});
+  CHECK(t.create_local == strings{"\xc3\x89t\xc3\xa9"});
+  CHECK(t.create_remote == strings{"Caf&AOk-"});
+  // The filter sees the decoded name, as OfflineIMAP's does.
+  CHECK(std::count(asked.begin(), asked.end(), "\xc3\x89t\xc3\xa9") == 1);
+  // A local name that is not UTF-8 cannot be named on the server.
+  REQUIRE(refused_names(t) == strings{"bad\xff"});
+  CHECK(t.refused[0].reason.find("not UTF-8") != std::string::npos);
+
+  SECTION("without it, names stay as the server spells them") {
+    o.utf8_names = false;
+    auto plain = pair_folders(remote, {"INBOX"}, o);
+    CHECK(plain.create_local == strings{"&AMk-t&AOk-"});
+  }
+}
