@@ -1,6 +1,8 @@
 // Maildir folder operations: scan, deliver, rename for flags and uids, remove, read.
 #include "storage/maildir_folder.hpp"
 
+#include "storage/header_filter.hpp"
+
 #include "storage/mail_date.hpp"
 
 #include "storage/maildir_name.hpp"
@@ -231,9 +233,29 @@ void message_writer::abort() noexcept {
 
 // ---- message_reader ---------------------------------------------------------
 
-message_reader::message_reader(unique_fd fd, std::filesystem::path path)
+message_reader::message_reader(unique_fd fd, std::filesystem::path path,
+                               std::vector<std::string> drop_headers)
     : fd_(std::move(fd)), path_(std::move(path)),
-      in_(std::make_unique_for_overwrite<char[]>(buffer_size)) {}
+      in_(std::make_unique_for_overwrite<char[]>(buffer_size)),
+      drop_headers_(std::move(drop_headers)) {}
+
+void message_reader::read_head() {
+  if (head_)
+    return;
+  std::string text;
+  std::uint64_t offset = 0;
+  for (;;) {
+    const size_t n = read_at(offset);
+    text.append(in_.get(), n);
+    offset += n;
+    if (auto block = filter_header_block(text, drop_headers_, n == 0)) {
+      head_.emplace();
+      lf_to_crlf().convert(block->head, *head_);
+      body_from_ = block->length;
+      return;
+    }
+  }
+}
 
 size_t message_reader::read_at(std::uint64_t offset) {
   for (;;) {
@@ -246,6 +268,13 @@ size_t message_reader::read_at(std::uint64_t offset) {
 }
 
 std::uint64_t message_reader::wire_size() {
+  if (!wire_size_ && !drop_headers_.empty()) {
+    read_head();
+    wire_size_counter counter;
+    for (std::uint64_t offset = body_from_; size_t n = read_at(offset); offset += n)
+      counter.feed(std::string_view(in_.get(), n));
+    wire_size_ = head_->size() + counter.size();
+  }
   if (!wire_size_) {
     wire_size_counter counter;
     std::uint64_t offset = 0;
@@ -263,6 +292,13 @@ std::uint64_t message_reader::wire_size() {
 }
 
 std::string_view message_reader::next() {
+  if (!drop_headers_.empty() && !head_sent_) {
+    read_head();
+    head_sent_ = true;
+    offset_ = body_from_;
+    out_ = *head_;
+    return out_;
+  }
   size_t n = whole_ && offset_ == 0 ? *whole_ : read_at(offset_);
   offset_ += n;
   out_.clear();
@@ -684,7 +720,7 @@ message_reader maildir_folder::open(std::string_view key) {
     auto it = find_locked(key);
     int fd = ::openat(dir_fd(it->second.in_new), it->second.filename.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0)
-      return message_reader(unique_fd(fd), file_path(it->second));
+      return message_reader(unique_fd(fd), file_path(it->second), opts_.wire_drops_headers);
     int err = errno;
     if (err == ENOENT && attempt == 0) {
       files_.erase(it);

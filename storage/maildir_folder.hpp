@@ -26,6 +26,9 @@ struct maildir_options {
   bool utime_from_header = false;  // a delivered file's mtime is its Date: header's time
   // The time in a delivered file's name is its Date: (else Delivery-date:) header's.
   bool filename_use_mail_timestamp = false;
+  // filterheaders: header fields (lower-case names) left out of the wire
+  // form message_reader gives, which is what is uploaded.
+  std::vector<std::string> wire_drops_headers{};
 };
 
 // One message file as scan() found it.
@@ -129,8 +132,11 @@ public:
 
 private:
   friend class maildir_folder;
-  message_reader(unique_fd fd, std::filesystem::path path);
+  message_reader(unique_fd fd, std::filesystem::path path, std::vector<std::string> drop_headers);
   size_t read_at(std::uint64_t offset);
+  // With headers to drop: the filtered header block in wire form, and where
+  // the body starts in the file (read once).
+  void read_head();
 
   unique_fd fd_;
   std::filesystem::path path_;
@@ -142,6 +148,10 @@ private:
   // The whole file was one read of wire_size(), still in in_: next() sends
   // it from there instead of reading it again.
   std::optional<std::size_t> whole_;
+  std::vector<std::string> drop_headers_;
+  std::optional<std::string> head_; // wire form
+  std::uint64_t body_from_ = 0;
+  bool head_sent_ = false;
 };
 
 // Thread-safety: the key -> file map is guarded by a mutex, so writers may

@@ -475,3 +475,22 @@ TEST_CASE("clean_tmp removes only what is older than the limit", "[maildir][tmp]
   CHECK(f.folder->clean_tmp(std::chrono::seconds(-10)) == 2); // everything counts as old
   CHECK(fs::is_empty(f.dir("tmp")));
 }
+
+TEST_CASE("filterheaders: the wire form leaves the fields out, the file keeps them, sizes agree",
+          "[maildir_folder]") {
+  maildir_options opts{true, false};
+  opts.wire_drops_headers = {"x-spam", "x-keywords"};
+  fixture f(opts);
+  // A header block longer than one read (64 KB), to be gathered across reads.
+  const std::string long_field = "X-Long: " + std::string(100000, 'a') + "\n";
+  const std::string file = "From: a@b\nX-Spam: yes\n\tcontinued\n" + long_field
+                           + "x-keywords: $Junk\nSubject: s\n\nbody\nX-Spam: in the body stays\n";
+  test::write_file(f.dir("cur") / "m:2,S", file);
+  f.folder->scan();
+  const std::string wire = "From: a@b\r\nX-Long: " + std::string(100000, 'a')
+                           + "\r\nSubject: s\r\n\r\nbody\r\nX-Spam: in the body stays\r\n";
+  message_reader r = f.folder->open("m");
+  CHECK(r.wire_size() == wire.size());
+  CHECK(f.read_wire("m") == wire);
+  CHECK(test::read_file(f.dir("cur") / "m:2,S") == file);
+}
