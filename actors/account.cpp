@@ -346,6 +346,7 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
     mo.windows_compatible = account.maildir_windows_compatible;
     mo.utime_from_header = md->utime_from_header;
     mo.filename_use_mail_timestamp = md->filename_use_mail_timestamp;
+    mo.wire_drops_headers = account.filterheaders;
     out->local = std::make_shared<storage::maildir_store>(md->localfolders, md->sep, mo);
     const auto local_folders = out->local->list_folders();
     // Many folders (as the last sync left them) and a busy last run: the

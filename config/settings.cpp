@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <limits>
 #include <utility>
 
@@ -116,6 +117,11 @@ account_settings read_account(const config_file& file, const std::string& name) 
   account.presynchook = reader.text("presynchook");
   account.postsynchook = reader.text("postsynchook");
   account.maxage = read_maxage(reader);
+  for (auto name : reader.list("filterheaders")) {
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    account.filterheaders.push_back(std::move(name));
+  }
   if (const auto v = reader.text("maxsize"); v && !v->empty() && *v != "0")
     account.maxsize = reader.integer("maxsize", 0, 1, std::numeric_limits<int>::max());
 

@@ -135,6 +135,9 @@ struct account_settings {
   };
   std::optional<age_limit> maxage;
   std::optional<int> maxsize; // bytes: larger messages are left alone on both sides
+  // filterheaders: header fields (lower-case names) left out of what is
+  // uploaded; the local files keep them.
+  std::vector<std::string> filterheaders;
 };
 
 struct settings {

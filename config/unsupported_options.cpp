@@ -31,9 +31,6 @@ constexpr unsupported refused_in_imap[] = {
     {"decodefoldernames", "name local folders in IMAP's modified UTF-7, not in UTF-8", true},
 };
 
-constexpr unsupported warned_in_account[] = {
-    {"filterheaders", "messages are uploaded with all their headers"},
-};
 // Options of every repository type.
 constexpr unsupported warned_in_repository[] = {
     {"foldersort", "folders sync in oimap's own order"},
@@ -117,7 +114,6 @@ std::vector<std::string> check_unsupported_options(const config_file& file, cons
     const std::string section = "Account " + account.name;
     const std::string who = "account '" + account.name + "'";
     c.refuse(section, who, refused_in_account);
-    c.warn(section, who, warned_in_account);
     for (const auto* repo : {&s.local(account), &s.remote(account)}) {
       if (!seen.insert(repo->name).second)
         continue;

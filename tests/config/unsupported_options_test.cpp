@@ -54,28 +54,29 @@ TEST_CASE("a config with only what oimap acts on gives no warning", "[unsupporte
 TEST_CASE("each option oimap reads past is named with its line and what happens instead",
           "[unsupported_options]") {
   // pythonfile is loaded (python_eval): no warning.
-  const auto warnings = check(config_with("pythonfile = ~/helpers.py", "filterheaders = X-Spam",
-                                          "customflag_a = $Label1", "idlefolders = ['INBOX']"));
+  const auto warnings = check(config_with("pythonfile = ~/helpers.py", "",
+                                          "startdate = 2020-01-01\ncustomflag_a = $Label1",
+                                          "idlefolders = ['INBOX']"));
   REQUIRE(warnings.size() == 3);
   CHECK(warnings[0]
-        == "rc:7: account 'A': option 'filterheaders' is not supported by oimap yet and is "
-           "ignored: messages are uploaded with all their headers");
-  CHECK_THAT(warnings[1], Contains("rc:14: repository 'LA': option 'customflag_a'")
+        == "rc:14: repository 'LA': option 'startdate' is not supported by oimap yet and is "
+           "ignored: every message is synced, whatever its date");
+  CHECK_THAT(warnings[1], Contains("rc:15: repository 'LA': option 'customflag_a'")
                               && Contains("IMAP keywords are not synced"));
   // The remote repository both accounts use is named once.
-  CHECK_THAT(warnings[2], Contains("rc:22: repository 'R': option 'idlefolders'"));
+  CHECK_THAT(warnings[2], Contains("rc:23: repository 'R': option 'idlefolders'"));
 }
 
 TEST_CASE("an option set to off, 0 or nothing is no warning", "[unsupported_options]") {
-  CHECK(check(config_with("", "filterheaders =", "restoreatime = no",
+  CHECK(check(config_with("", "", "startdate =\nrestoreatime = no",
                           "holdconnectionopen = false\nkeepalive = 0\nusecompression = no"))
             .empty());
   CHECK(check(config_with("", "", "", "usecompression = yes")).size() == 1);
 }
 
 TEST_CASE("an option where OfflineIMAP does not read it is no warning", "[unsupported_options]") {
-  // filterheaders is an account's option; idlefolders an IMAP repository's.
-  CHECK(check(config_with("", "", "idlefolders = ['x']", "filterheaders = X-Spam")).empty());
+  // startdate is a Maildir repository's option; idlefolders an IMAP one's.
+  CHECK(check(config_with("", "", "idlefolders = ['x']", "startdate = 2020-01-01")).empty());
 }
 
 TEST_CASE("mbnames incremental is named", "[unsupported_options]") {

@@ -1621,11 +1621,11 @@ TEST_CASE("config errors name the file and line and exit 1", "[integration]") {
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("option 'proxy' is not supported") != std::string::npos);
   CHECK_FALSE(fs::exists(env.local_root()));
-  r = env.oimap({"-o", "-k", "Account_Test:filterheaders=X-Spam"});
+  r = env.oimap({"-o", "-k", "Repository_TestRemote:idlefolders=['INBOX']"});
   INFO(r.err);
   CHECK(r.exit_code == 0);
-  CHECK(r.err.find("WARNING: command line (-k Account_Test:filterheaders): account 'Test': "
-                   "option 'filterheaders' is not supported")
+  CHECK(r.err.find("WARNING: command line (-k Repository_TestRemote:idlefolders): repository "
+                   "'TestRemote': option 'idlefolders' is not supported")
         != std::string::npos);
 
   r = run_command({oimap_binary().string(), "-c", (env.dir() / "missing").string(), "-o"});
