@@ -622,7 +622,7 @@ struct account_state {
   int failed = 0;
   int uidvalidity = 0;
   int synced = 0;
-  std::vector<std::string> new_mail; // folders that got new mail from the server
+  std::vector<std::string> new_mail; // INBOX, if it got new mail from the server
   sync::folder_counts total;
   std::chrono::steady_clock::time_point started;
   caf::typed_response_promise<account_report> rp;
@@ -849,7 +849,8 @@ void take_report(account_pointer self, const folder_report& r) {
   e.outcome = static_cast<int>(res.outcome);
   e.text = res.message;
   self->send(st.ui, std::move(e));
-  if (res.counts.downloaded > 0)
+  // As OfflineIMAP: the server's INBOX is the folder whose new mail counts.
+  if (res.counts.downloaded > 0 && r.remote_folder == "INBOX")
     st.new_mail.push_back(r.folder);
   switch (res.outcome) {
   case sync::folder_outcome::ok:

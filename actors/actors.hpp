@@ -52,7 +52,8 @@ struct status_batch_box;
 using status_batch_ptr = std::shared_ptr<status_batch_box>;
 
 struct folder_report {
-  std::string folder;
+  std::string folder;        // the local name
+  std::string remote_folder; // the server's name; empty for a folder that failed before its sync
   sync::folder_result result;
 };
 

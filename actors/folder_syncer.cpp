@@ -68,6 +68,7 @@ void announce_start(const folder_job& job) {
 
 folder_report run_job(caf::actor_system& sys, const folder_job& job) {
   folder_report report;
+  report.remote_folder = job.pair.remote_name;
   report.folder = job.pair.local_name;
   auto fail = [&](std::string why) {
     report.result.outcome = sync::folder_outcome::failed;
