@@ -849,8 +849,8 @@ void take_report(account_pointer self, const folder_report& r) {
   e.outcome = static_cast<int>(res.outcome);
   e.text = res.message;
   self->send(st.ui, std::move(e));
-  // As OfflineIMAP: the server's INBOX is the folder whose new mail counts.
-  if (res.counts.downloaded > 0 && r.remote_folder == "INBOX")
+  // As OfflineIMAP: new mail is unseen mail come down to the server's INBOX.
+  if (res.counts.downloaded_unseen > 0 && r.remote_folder == "INBOX")
     st.new_mail.push_back(r.folder);
   switch (res.outcome) {
   case sync::folder_outcome::ok:

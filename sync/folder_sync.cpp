@@ -46,6 +46,12 @@ std::string imap_date_of(const std::filesystem::path& p) {
   return buf;
 }
 
+// How many of the messages come without \Seen: new mail, to OfflineIMAP.
+std::uint64_t unseen(const std::vector<storage::staged_message>& msgs) {
+  return static_cast<std::uint64_t>(std::count_if(
+      msgs.begin(), msgs.end(), [](const auto& m) { return !m.flags.has(storage::flag::seen); }));
+}
+
 // Streams bodies straight from the FETCH literal into Maildir tmp/ files.
 // Each finished message is staged; every batch of them goes to the
 // committer, which makes them durable and puts them in place.
@@ -76,6 +82,7 @@ public:
     if (staged_.empty())
       return;
     counts_.downloaded += staged_.size();
+    counts_.downloaded_unseen += unseen(staged_);
     committer_.submit(std::move(staged_));
     staged_.clear();
     on_batch_();
@@ -827,6 +834,7 @@ std::vector<stored_message> folder_run::download(const std::vector<remote_messag
     }
     if (!ready.empty()) {
       result_.counts.downloaded += ready.size();
+      result_.counts.downloaded_unseen += unseen(ready);
       commit_batch(*folder_, ready, pair_.status_name, write_status_);
       report();
     }

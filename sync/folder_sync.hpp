@@ -56,6 +56,7 @@ struct folder_sync_options {
 
 struct folder_counts {
   std::uint64_t downloaded = 0;
+  std::uint64_t downloaded_unseen = 0; // of them, without \Seen: new mail (newmail_hook)
   std::uint64_t uploaded = 0;
   std::uint64_t deleted_local = 0;
   std::uint64_t deleted_remote = 0;

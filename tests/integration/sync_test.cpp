@@ -1267,8 +1267,13 @@ TEST_CASE("newmail_hook is called when new mail came down to INBOX, as in Offlin
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
   CHECK(read_file(calls) == "new\n");
-  // Nothing new: not called.
+  // Nothing new: not called; nor for mail already read elsewhere (\Seen).
   REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  CHECK(read_file(calls) == "new\n");
+  REQUIRE(env.imap().append("INBOX", make_message("read", "x\r\n"), "\\Seen").ok());
+  env.close_imap();
+  REQUIRE(env.oimap({"-o"}).exit_code == 0);
+  CHECK(maildir_messages(env.local_folder("INBOX")).size() == 2);
   CHECK(read_file(calls) == "new\n");
 }
 
