@@ -1,13 +1,14 @@
 // The hook runs in a shell of its own; we only collect what it says and how it ended.
 #include "sync/sync_hook.hpp"
 
+#include "protocol/shell_command.hpp"
+
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/wait.h>
+#include <system_error>
 #include <unistd.h>
 #include <vector>
 
@@ -72,31 +73,11 @@ hook_result run_hook(const std::string& command, std::string_view sync_mode) {
     envp.push_back(s.data());
   envp.push_back(nullptr);
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
-  // We ignore SIGPIPE and our threads block some signals; the hook's
-  // commands must see the defaults (`yes | head` ends yes).
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
-  std::string sh = "sh", dash_c = "-c", cmd = command;
-  char* argv[] = {sh.data(), dash_c.data(), cmd.data(), nullptr};
   pid_t pid = -1;
-  const int err = ::posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (err != 0) {
-    r.why = std::string("cannot start /bin/sh: ") + std::strerror(err);
+  try {
+    pid = protocol::spawn_shell(command, -1, fds[1], fds[1], envp.data());
+  } catch (const std::system_error& e) {
+    r.why = e.what();
     return r;
   }
   ::close(to.fd);
@@ -112,9 +93,7 @@ hook_result run_hook(const std::string& command, std::string_view sync_mode) {
     if (ready < 0 && errno != EINTR)
       break;
     if (ready > 0 && !drain(from.fd, r.output)) {
-      while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-      }
-      r.status = status_of(wstatus);
+      r.status = protocol::wait_exit(pid);
       return r;
     }
     const pid_t done = ::waitpid(pid, &wstatus, WNOHANG);
@@ -124,9 +103,7 @@ hook_result run_hook(const std::string& command, std::string_view sync_mode) {
       return r;
     }
   }
-  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-  }
-  r.status = status_of(wstatus);
+  r.status = protocol::wait_exit(pid);
   return r;
 }
 
