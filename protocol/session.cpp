@@ -7,6 +7,7 @@
 #include "protocol/session_wire.hpp"
 #include "protocol/tcp_transport.hpp"
 #include "protocol/tls_transport.hpp"
+#include "protocol/tunnel_transport.hpp"
 
 #include <algorithm>
 #include <map>
@@ -129,6 +130,8 @@ session::session(std::unique_ptr<transport> t, const connect_options& options)
 session::~session() = default;
 
 std::unique_ptr<transport> session::open_transport(const connect_options& options) {
+  if (!options.tunnel.empty())
+    return tunnel_transport::start(options.tunnel, options.timeout_seconds);
   std::unique_ptr<transport> t =
       tcp_transport::connect(options.host, options.port, options.timeout_seconds, options.family);
   if (options.ssl)
@@ -165,6 +168,10 @@ void session::shutdown() {
 
 void session::open() {
   read_greeting();
+  if (options_.expect_preauth && !preauth_)
+    throw imap_error(error_kind::auth, peer()
+                                           + " greeted without PREAUTH: a preauthtunnel must "
+                                             "log in itself (or use transporttunnel)");
   if (capabilities_.empty())
     refresh_capabilities();
   if (options_.starttls && !options_.ssl)

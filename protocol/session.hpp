@@ -32,6 +32,10 @@ struct connect_options {
   std::string client_key;                // sslclientkey
   int timeout_seconds = 0;               // socktimeout for connect, reads and writes; 0 = none
   address_family family = address_family::any; // ipv6
+  // A command to run instead of connecting (tunnel_transport); nothing is
+  // layered on it. With expect_preauth it must greet with PREAUTH.
+  std::string tunnel;
+  bool expect_preauth = false;
   std::string user;
   std::string password;
   // Tried in this order, like OfflineIMAP's auth_mechanisms: "PLAIN"

@@ -91,6 +91,19 @@ tcp_transport::tcp_transport(unique_fd fd, unique_fd wake, std::string peer, int
   set_timeout(timeout_seconds);
 }
 
+std::unique_ptr<tcp_transport> tcp_transport::over_pipes(unique_fd from, unique_fd to,
+                                                         std::string peer, int timeout_seconds) {
+  unique_fd wake(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake)
+    throw imap_error(error_kind::connect, "cannot use " + peer + ": eventfd: " + errno_text(errno));
+  for (int fd : {from.get(), to.get()})
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  std::unique_ptr<tcp_transport> t(
+      new tcp_transport(std::move(from), std::move(wake), std::move(peer), timeout_seconds));
+  t->to_ = std::move(to);
+  return t;
+}
+
 std::unique_ptr<tcp_transport> tcp_transport::connect(const std::string& host, std::uint16_t port,
                                                       int timeout_seconds, address_family family) {
   std::string peer = format_peer(host, port);
@@ -182,7 +195,8 @@ void tcp_transport::throw_shut_down(const char* doing) const {
 void tcp_transport::wait(short events) {
   const bool reading = events & POLLIN;
   const char* doing = reading ? "reading" : "writing";
-  pollfd p[2] = {{fd_.get(), events, 0}, {wake_.get(), POLLIN, 0}};
+  const int fd = !reading && to_ ? to_.get() : fd_.get();
+  pollfd p[2] = {{fd, events, 0}, {wake_.get(), POLLIN, 0}};
   for (;;) {
     if (shut_down_.load(std::memory_order_acquire))
       throw_shut_down(doing);
@@ -208,7 +222,7 @@ std::size_t tcp_transport::read_some(char* buf, std::size_t n) {
   for (;;) {
     if (shut_down_.load(std::memory_order_acquire))
       throw_shut_down("reading");
-    ssize_t got = ::recv(fd_.get(), buf, n, 0);
+    ssize_t got = to_ ? ::read(fd_.get(), buf, n) : ::recv(fd_.get(), buf, n, 0);
     if (got >= 0)
       return static_cast<std::size_t>(got);
     if (errno == EINTR)
@@ -226,8 +240,10 @@ void tcp_transport::write_all(std::string_view data) {
   while (!data.empty()) {
     if (shut_down_.load(std::memory_order_acquire))
       throw_shut_down("writing");
-    // MSG_NOSIGNAL: a peer that went away must be an error, not a SIGPIPE.
-    ssize_t sent = ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL);
+    // MSG_NOSIGNAL: a peer that went away must be an error, not a SIGPIPE
+    // (which the program ignores, for pipes).
+    ssize_t sent = to_ ? ::write(to_.get(), data.data(), data.size())
+                       : ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL);
     if (sent >= 0) {
       data.remove_prefix(static_cast<std::size_t>(sent));
       continue;

@@ -1,4 +1,5 @@
-// A TCP connection as a transport: non-blocking socket, poll() for timeouts and cancellation.
+// A TCP connection (or a command's two pipes) as a transport: non-blocking, poll() for timeouts and
+// cancellation.
 #pragma once
 
 #include "protocol/transport.hpp"
@@ -44,6 +45,12 @@ public:
                                                 int timeout_seconds,
                                                 address_family family = address_family::any);
 
+  // A command's stdout (read here) and stdin (written here), as pipes
+  // (tunnel_transport; Dovecot's imap refuses a socket on its stdin): the
+  // same reads, writes, timeouts and shutdown; peer names it in errors.
+  static std::unique_ptr<tcp_transport> over_pipes(unique_fd from, unique_fd to, std::string peer,
+                                                   int timeout_seconds);
+
   ~tcp_transport() override = default;
 
   std::size_t read_some(char* buf, std::size_t n) override;
@@ -63,6 +70,7 @@ private:
   [[noreturn]] void throw_shut_down(const char* doing) const;
 
   unique_fd fd_;
+  unique_fd to_; // over pipes: where writes go (fd_ is then only read)
   // An eventfd that shutdown() signals: poll() watches it next to the socket,
   // so a reader blocked in another thread wakes up at once.
   unique_fd wake_;
