@@ -63,12 +63,24 @@ std::vector<std::string> read_auth_mechanisms(const section_reader& reader) {
 
 imap_settings read_imap(const section_reader& reader) {
   imap_settings imap;
+  const auto non_empty = [&](std::string_view option) {
+    auto v = reader.text(option);
+    return v && !v->empty() ? v : std::nullopt;
+  };
+  imap.preauthtunnel = non_empty("preauthtunnel");
+  imap.transporttunnel = non_empty("transporttunnel");
+  if (imap.preauthtunnel && imap.transporttunnel)
+    reader.fail("transporttunnel", "preauthtunnel and transporttunnel are both set; keep one");
+  // A tunnel is the way to the server: no host to name; a preauthenticated
+  // one needs no user either.
+  const bool tunnel = imap.preauthtunnel || imap.transporttunnel;
   imap.remotehosteval = reader.text("remotehosteval");
-  imap.remotehost =
-      imap.remotehosteval ? reader.text("remotehost").value_or("") : reader.required("remotehost");
+  imap.remotehost = imap.remotehosteval || tunnel ? reader.text("remotehost").value_or("")
+                                                  : reader.required("remotehost");
   imap.remoteusereval = reader.text("remoteusereval");
-  imap.remoteuser =
-      imap.remoteusereval ? reader.text("remoteuser").value_or("") : reader.required("remoteuser");
+  imap.remoteuser = imap.remoteusereval || imap.preauthtunnel
+                        ? reader.text("remoteuser").value_or("")
+                        : reader.required("remoteuser");
   imap.remotepasseval = reader.text("remotepasseval");
   // Read as text only: the value never goes into any message below.
   if (auto pass = reader.text("remotepass")) {

@@ -78,7 +78,11 @@ struct imap_settings {
   std::optional<std::filesystem::path> sslclientcert; // expanded
   std::optional<std::filesystem::path> sslclientkey;  // expanded
   std::vector<std::string> cert_fingerprints;         // lower-case hex, ':' removed
-  std::vector<std::string> auth_mechanisms;           // upper-case, in preference order
+  // A command speaking IMAP on its stdin/stdout instead of a connection:
+  // already logged in (preauthtunnel), or logged in as usual (transporttunnel).
+  std::optional<std::string> preauthtunnel;
+  std::optional<std::string> transporttunnel;
+  std::vector<std::string> auth_mechanisms; // upper-case, in preference order
 
   int maxconnections = 1; // >= 1
   bool expunge = true;

@@ -26,8 +26,6 @@ constexpr unsupported refused_in_account[] = {
 constexpr unsupported refused_in_imap[] = {
     {"remote_identity", "log in as remoteuser's own mailbox, not act for this identity"},
     {"reference", "list the folders from the server's root, not under this prefix"},
-    {"preauthtunnel", "connect to remotehost over the network instead of running the tunnel"},
-    {"transporttunnel", "connect to remotehost over the network instead of running the tunnel"},
     {"decodefoldernames", "name local folders in IMAP's modified UTF-7, not in UTF-8", true},
 };
 

@@ -31,6 +31,13 @@ protocol::connect_options connection_options(const config::imap_settings& imap, 
   o.verify = imap.tls_verify;
   if (imap.ipv6)
     o.family = *imap.ipv6 ? protocol::address_family::ipv6 : protocol::address_family::ipv4;
+  // A tunnel is the transport, as in OfflineIMAP: no TLS on top of it.
+  if (const auto& tunnel = imap.preauthtunnel ? imap.preauthtunnel : imap.transporttunnel) {
+    o.tunnel = *tunnel;
+    o.expect_preauth = imap.preauthtunnel.has_value();
+    o.ssl = false;
+    o.starttls = false;
+  }
   o.fingerprints = imap.cert_fingerprints;
   if (imap.sslclientcert)
     o.client_cert = imap.sslclientcert->string();
@@ -104,6 +111,11 @@ std::unique_ptr<protocol::session> connect_remote(const config::repository_setti
       throw config::config_error(where("remoteporteval") + ": '" + text
                                  + "' is not a port number (1 to 65535)");
     evaluated.remoteport = port;
+  }
+  if (given->preauthtunnel) { // logged in by the command: no user, no password
+    auto o = connection_options(*given, socktimeout);
+    o.trace = trace;
+    return protocol::session::connect(o, std::move(connected));
   }
   std::optional<config::secret> password;
   if (given->remotepasseval)

@@ -307,6 +307,20 @@ TEST_CASE("repository validation", "[settings]") {
     CHECK_THAT(error_text([] { load(with_line(15, "maxsize = -5")); }),
                Contains("rc:15:") && Contains("maxsize"));
   }
+  SECTION("a tunnel takes the place of remotehost (and, preauthenticated, of remoteuser)") {
+    // Line 45 is WorkRemote's remotehost, 47 its remoteuser.
+    const auto tunnel = load(with_line(45, "transporttunnel = openssl s_client -quiet"));
+    const auto& timap = *tunnel.remote(tunnel.accounts.at(1)).imap();
+    CHECK(timap.transporttunnel == "openssl s_client -quiet");
+    CHECK(timap.remotehost.empty());
+    CHECK(timap.remoteuser == "worker");
+    CHECK_THAT(error_text([] { load(with_line(47, "transporttunnel = x")); }),
+               Contains("'remoteuser' is required"));
+    const auto preauth = load(with_line(47, "preauthtunnel = ssh mail /usr/lib/dovecot/imap"));
+    CHECK(preauth.remote(preauth.accounts.at(1)).imap()->remoteuser.empty());
+    CHECK_THAT(error_text([] { load(with_line(45, "preauthtunnel = a\ntransporttunnel = b")); }),
+               Contains("rc:46:") && Contains("both set"));
+  }
   SECTION("an unknown ui") {
     CHECK_THAT(error_text([] { load(with_line(5, "ui = fancy, shiny")); }),
                Contains("rc:5: [general]") && Contains("ttyui"));
