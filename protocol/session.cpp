@@ -132,8 +132,14 @@ session::~session() = default;
 std::unique_ptr<transport> session::open_transport(const connect_options& options) {
   if (!options.tunnel.empty())
     return tunnel_transport::start(options.tunnel, options.timeout_seconds);
+  // Through a proxy, the connection is to it; TLS is still with the server.
   std::unique_ptr<transport> t =
-      tcp_transport::connect(options.host, options.port, options.timeout_seconds, options.family);
+      options.proxy ? tcp_transport::connect(options.proxy->host, options.proxy->port,
+                                             options.timeout_seconds, options.family)
+                    : tcp_transport::connect(options.host, options.port, options.timeout_seconds,
+                                             options.family);
+  if (options.proxy)
+    proxy_handshake(*t, *options.proxy, options.host, options.port);
   if (options.ssl)
     t = tls_transport::handshake(std::move(t), tls_options_of(options));
   return t;

@@ -3,6 +3,7 @@
 
 #include "protocol/command.hpp"
 #include "protocol/parser.hpp"
+#include "protocol/proxy_handshake.hpp"
 #include "protocol/transport.hpp"
 #include "storage/flags.hpp"
 
@@ -36,6 +37,8 @@ struct connect_options {
   // layered on it. With expect_preauth it must greet with PREAUTH.
   std::string tunnel;
   bool expect_preauth = false;
+  // The account's proxy: the connection goes to it, and through it to host.
+  std::optional<proxy_options> proxy;
   std::string user;
   std::string password;
   // Tried in this order, like OfflineIMAP's auth_mechanisms: "PLAIN"

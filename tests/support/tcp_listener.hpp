@@ -28,6 +28,7 @@ public:
   tcp_listener& operator=(const tcp_listener&) = delete;
   ~tcp_listener() { ::close(fd_); }
   std::uint16_t port() const { return port_; }
+  int fd() const { return fd_; }
   int accept() { return ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC); }
 
 private:
