@@ -100,6 +100,41 @@ std::optional<account_settings::age_limit> read_maxage(const section_reader& rea
   return limit;
 }
 
+// "SOCKS5:host:port" or "HTTP:host:port" (type case-insensitive; host may be
+// an IPv6 literal, bracketed or not).
+std::optional<proxy_setting> read_proxy(const section_reader& reader) {
+  const auto text = reader.text("proxy");
+  if (!text || text->empty())
+    return std::nullopt;
+  const auto fail = [&](const std::string& why) {
+    reader.fail("proxy",
+                "'proxy' must be SOCKS5:host:port or HTTP:host:port, not '" + *text + "'" + why);
+  };
+  const auto first = text->find(':'), last = text->rfind(':');
+  if (first == std::string::npos || first == last)
+    fail("");
+  std::string type = text->substr(0, first);
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  proxy_setting p;
+  if (type == "HTTP")
+    p.http = true;
+  else if (type == "SOCKS4")
+    fail(" (SOCKS4 is not supported; SOCKS5 is)");
+  else if (type != "SOCKS5")
+    fail("");
+  p.host = text->substr(first + 1, last - first - 1);
+  if (p.host.size() >= 2 && p.host.front() == '[' && p.host.back() == ']')
+    p.host = p.host.substr(1, p.host.size() - 2);
+  const std::string port = text->substr(last + 1);
+  if (p.host.empty() || port.empty() || port.size() > 5
+      || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })
+      || std::stoi(port) < 1 || std::stoi(port) > 65535)
+    fail("");
+  p.port = std::stoi(port);
+  return p;
+}
+
 account_settings read_account(const config_file& file, const std::string& name) {
   const section_reader reader(file, "Account " + name, "account '" + name + "'");
   account_settings account;
@@ -117,6 +152,7 @@ account_settings read_account(const config_file& file, const std::string& name) 
   account.presynchook = reader.text("presynchook");
   account.postsynchook = reader.text("postsynchook");
   account.maxage = read_maxage(reader);
+  account.proxy = read_proxy(reader);
   for (auto name : reader.list("filterheaders")) {
     std::transform(name.begin(), name.end(), name.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -206,6 +242,16 @@ settings load_settings(const config_file& file, const std::optional<std::string>
       }
     }
     check_sides(file, account, result.remote(account));
+    // The proxy is the account's option; the connections are the remote
+    // repository's, which another account may share only with the same one.
+    auto& remote = result.repositories.at(account.remoterepository);
+    if (auto* imap = std::get_if<imap_settings>(&remote.backend); imap && account.proxy) {
+      if (imap->proxy && *imap->proxy != *account.proxy)
+        section_reader(file, "Account " + account.name, "account '" + account.name + "'")
+            .fail("proxy",
+                  "repository '" + remote.name + "' is used by another account with another proxy");
+      imap->proxy = account.proxy;
+    }
     result.accounts.push_back(std::move(account));
   }
   return result;

@@ -42,6 +42,14 @@ struct general_settings {
   bool dry_run = false;                            // `dry-run`, as --dry-run sets it in OfflineIMAP
 };
 
+// OfflineIMAP's proxy option: "SOCKS5:host:port" or "HTTP:host:port".
+struct proxy_setting {
+  bool http = false; // else SOCKS5
+  std::string host;
+  int port = 0;
+  bool operator==(const proxy_setting&) const = default;
+};
+
 // The Maildir part of a [Repository X] with type = Maildir.
 struct maildir_settings {
   std::filesystem::path localfolders;       // expanded
@@ -82,6 +90,8 @@ struct imap_settings {
   // already logged in (preauthtunnel), or logged in as usual (transporttunnel).
   std::optional<std::string> preauthtunnel;
   std::optional<std::string> transporttunnel;
+  // The proxy of the account(s) syncing with this repository.
+  std::optional<proxy_setting> proxy;
   std::vector<std::string> auth_mechanisms; // upper-case, in preference order
 
   int maxconnections = 1; // >= 1
@@ -142,6 +152,7 @@ struct account_settings {
   // filterheaders: header fields (lower-case names) left out of what is
   // uploaded; the local files keep them.
   std::vector<std::string> filterheaders;
+  std::optional<proxy_setting> proxy; // its IMAP connections go through it
 };
 
 struct settings {

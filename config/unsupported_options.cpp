@@ -17,18 +17,16 @@ struct unsupported {
   bool flag = false;
 };
 
-// Ignoring these would sync another mailbox, under other names or around
-// the user's proxy: refused.
-constexpr unsupported refused_in_account[] = {
-    {"proxy", "connect straight to the server, not through the proxy"},
-    {"authproxy", "connect straight to the server, not through the proxy"},
-};
+// Ignoring these would sync another mailbox or under other names: refused.
 constexpr unsupported refused_in_imap[] = {
     {"remote_identity", "log in as remoteuser's own mailbox, not act for this identity"},
     {"reference", "list the folders from the server's root, not under this prefix"},
     {"decodefoldernames", "name local folders in IMAP's modified UTF-7, not in UTF-8", true},
 };
 
+constexpr unsupported warned_in_account[] = {
+    {"authproxy", "it serves only the OAuth2 token request, and XOAUTH2 is not offered"},
+};
 // Options of every repository type.
 constexpr unsupported warned_in_repository[] = {
     {"foldersort", "folders sync in oimap's own order"},
@@ -111,7 +109,7 @@ std::vector<std::string> check_unsupported_options(const config_file& file, cons
   for (const auto& account : s.accounts) {
     const std::string section = "Account " + account.name;
     const std::string who = "account '" + account.name + "'";
-    c.refuse(section, who, refused_in_account);
+    c.warn(section, who, warned_in_account);
     for (const auto* repo : {&s.local(account), &s.remote(account)}) {
       if (!seen.insert(repo->name).second)
         continue;

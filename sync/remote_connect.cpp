@@ -31,6 +31,10 @@ protocol::connect_options connection_options(const config::imap_settings& imap, 
   o.verify = imap.tls_verify;
   if (imap.ipv6)
     o.family = *imap.ipv6 ? protocol::address_family::ipv6 : protocol::address_family::ipv4;
+  if (imap.proxy)
+    o.proxy = protocol::proxy_options{
+        imap.proxy->http ? protocol::proxy_kind::http : protocol::proxy_kind::socks5,
+        imap.proxy->host, static_cast<std::uint16_t>(imap.proxy->port)};
   // A tunnel is the transport, as in OfflineIMAP: no TLS on top of it.
   if (const auto& tunnel = imap.preauthtunnel ? imap.preauthtunnel : imap.transporttunnel) {
     o.tunnel = *tunnel;

@@ -90,12 +90,16 @@ TEST_CASE("mbnames incremental is named", "[unsupported_options]") {
 }
 
 TEST_CASE("an option whose absence would sync something else is refused", "[unsupported_options]") {
-  CHECK(error_text([] { check(config_with("", "proxy = SOCKS5:localhost:9050", "", "")); })
-        == "rc:7: account 'A': option 'proxy' is not supported by oimap yet, and ignoring it "
-           "would connect straight to the server, not through the proxy");
-  CHECK_THAT(error_text([] { check(config_with("", "", "", "remote_identity = boss")); }),
-             Contains("rc:22: repository 'R': option 'remote_identity'"));
+  CHECK(error_text([] { check(config_with("", "", "", "remote_identity = boss")); })
+        == "rc:22: repository 'R': option 'remote_identity' is not supported by oimap yet, and "
+           "ignoring it would log in as remoteuser's own mailbox, not act for this identity");
+  CHECK_THAT(error_text([] { check(config_with("", "", "", "reference = Mail")); }),
+             Contains("rc:22: repository 'R': option 'reference'"));
   CHECK_THAT(error_text([] { check(config_with("", "", "", "decodefoldernames = yes")); }),
              Contains("rc:22:") && Contains("UTF-7"));
-  CHECK(check(config_with("", "proxy =", "", "decodefoldernames = no")).empty());
+  CHECK(check(config_with("", "authproxy =", "", "decodefoldernames = no")).empty());
+  // authproxy serves only OAuth2, which oimap does not do: a warning.
+  const auto warnings = check(config_with("", "authproxy = SOCKS5:localhost:9050", "", ""));
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0], Contains("rc:7: account 'A': option 'authproxy'"));
 }

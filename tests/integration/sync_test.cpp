@@ -1625,13 +1625,17 @@ TEST_CASE("config errors name the file and line and exit 1", "[integration]") {
   CHECK(r.err.find(env.config().string() + ":3") != std::string::npos);
 
   // An option oimap does not act on: refused where ignoring it would sync
-  // around the user's proxy, else a warning naming its line, and the sync.
+  // another mailbox, else a warning naming its line, and the sync.
   env.write_config();
-  r = env.oimap({"-o", "-k", "Account_Test:proxy=SOCKS5:localhost:9050"});
+  r = env.oimap({"-o", "-k", "Repository_TestRemote:remote_identity=boss"});
   INFO(r.err);
   CHECK(r.exit_code == 1);
-  CHECK(r.err.find("option 'proxy' is not supported") != std::string::npos);
+  CHECK(r.err.find("option 'remote_identity' is not supported") != std::string::npos);
   CHECK_FALSE(fs::exists(env.local_root()));
+  // A proxy that is not one is a config error naming the line.
+  r = env.oimap({"-o", "-k", "Account_Test:proxy=SOCKS4:localhost:9050"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("SOCKS4 is not supported") != std::string::npos);
   r = env.oimap({"-o", "-k", "Repository_TestRemote:idlefolders=['INBOX']"});
   INFO(r.err);
   CHECK(r.exit_code == 0);
