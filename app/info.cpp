@@ -12,8 +12,18 @@
 namespace oimap::app {
 namespace {
 
-std::string tls_of(const config::imap_settings& imap) {
-  std::string out = imap.ssl ? "TLS" : imap.starttls ? "STARTTLS" : "no TLS";
+// How the connection is made, as connect_remote makes it.
+std::string way_of(const config::imap_settings& imap, const protocol::session& session) {
+  if (imap.preauthtunnel || imap.transporttunnel)
+    return session.peer() + " (" + (imap.preauthtunnel ? "preauthtunnel" : "transporttunnel")
+           + "), no TLS";
+  std::string out =
+      imap.proxy
+          ? protocol::format_peer(imap.remotehost, static_cast<std::uint16_t>(imap.remoteport))
+                + " via " + (imap.proxy->http ? "HTTP" : "SOCKS5") + " proxy " + session.peer()
+          : session.peer();
+  out += ", ";
+  out += imap.ssl ? "TLS" : imap.starttls ? "STARTTLS" : "no TLS";
   if (imap.ssl || imap.starttls) {
     if (!imap.cert_fingerprints.empty())
       out += ", certificate pinned (cert_fingerprint)";
@@ -43,8 +53,8 @@ int describe_account(const config::settings& settings, const config::account_set
   const auto* md = local_repo.maildir();
   auto session =
       sync::connect_remote(remote_repo, settings.general.socktimeout, {}, nullptr, python.get());
-  out << "Remote repository '" << remote_repo.name << "' (IMAP): " << session->peer() << ", "
-      << tls_of(imap) << ", user " << session->user() << "\n";
+  out << "Remote repository '" << remote_repo.name << "' (IMAP): " << way_of(imap, *session)
+      << ", user " << (session->user().empty() ? "(preauthenticated)" : session->user()) << "\n";
   std::vector<std::string> caps(session->capabilities().begin(), session->capabilities().end());
   out << "Server capabilities: " << joined(caps, " ") << "\n";
 

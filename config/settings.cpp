@@ -90,10 +90,16 @@ std::optional<account_settings::age_limit> read_maxage(const section_reader& rea
     limit.year = digits(0, 4);
     limit.month = digits(5, 2);
     limit.day = digits(8, 2);
-    if (limit.year < 1970 || limit.month < 1 || limit.month > 12 || limit.day < 1 || limit.day > 31)
+    static constexpr int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = limit.year % 4 == 0 && (limit.year % 100 != 0 || limit.year % 400 == 0);
+    if (limit.year < 1970 || limit.month < 1 || limit.month > 12 || limit.day < 1
+        || limit.day > month_days[limit.month - 1]
+        || (limit.month == 2 && limit.day == 29 && !leap))
       fail();
   } else if (t.size() <= 6) {
     limit.days = digits(0, t.size());
+    if (limit.days == 0) // "00" as "0": no limit
+      return std::nullopt;
   } else {
     fail();
   }
@@ -243,13 +249,19 @@ settings load_settings(const config_file& file, const std::optional<std::string>
     }
     check_sides(file, account, result.remote(account));
     // The proxy is the account's option; the connections are the remote
-    // repository's, which another account may share only with the same one.
+    // repository's, which another account may share only with the same
+    // proxy, or with none if it has none.
     auto& remote = result.repositories.at(account.remoterepository);
-    if (auto* imap = std::get_if<imap_settings>(&remote.backend); imap && account.proxy) {
-      if (imap->proxy && *imap->proxy != *account.proxy)
+    if (auto* imap = std::get_if<imap_settings>(&remote.backend)) {
+      const auto other = std::find_if(
+          result.accounts.begin(), result.accounts.end(),
+          [&](const account_settings& a) { return a.remoterepository == remote.name; });
+      if (other != result.accounts.end() && other->proxy != account.proxy)
         section_reader(file, "Account " + account.name, "account '" + account.name + "'")
-            .fail("proxy",
-                  "repository '" + remote.name + "' is used by another account with another proxy");
+            .fail("proxy", "repository '" + remote.name + "' is also account '" + other->name
+                               + "''s, which reaches it "
+                               + (other->proxy ? "through another proxy" : "without a proxy")
+                               + ": give each account its own repository");
       imap->proxy = account.proxy;
     }
     result.accounts.push_back(std::move(account));

@@ -103,8 +103,13 @@ void http_connect(transport& t, const std::string& who, const std::string& host,
 
 } // namespace
 
-void proxy_handshake(transport& t, const proxy_options& proxy, const std::string& host,
+void proxy_handshake(transport& t, const proxy_options& proxy, const std::string& given_host,
                      std::uint16_t port) {
+  // "[2001:db8::1]" as remotehost is the address inside the brackets.
+  const std::string host =
+      given_host.size() >= 2 && given_host.front() == '[' && given_host.back() == ']'
+          ? given_host.substr(1, given_host.size() - 2)
+          : given_host;
   const std::string who =
       std::string(proxy.kind == proxy_kind::socks5 ? "SOCKS5" : "HTTP") + " proxy " + t.peer();
   if (proxy.kind == proxy_kind::socks5)

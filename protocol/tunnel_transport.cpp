@@ -17,7 +17,15 @@ namespace oimap::protocol {
 
 std::unique_ptr<tunnel_transport> tunnel_transport::start(const std::string& command,
                                                           int timeout_seconds) {
-  const std::string peer = "tunnel '" + command + "'";
+  // Named by its program only: the rest of a command line may hold a secret
+  // (sshpass -p ...), and errors and traces show the peer.
+  const auto first = command.find_first_not_of(" \t");
+  const auto end = command.find_first_of(" \t", first);
+  const std::string peer =
+      "tunnel '" + command.substr(first == std::string::npos ? 0 : first, end - first)
+      + (end != std::string::npos && command.find_first_not_of(" \t", end) != std::string::npos
+             ? " ...'"
+             : "'");
   int in[2], out[2]; // the command's stdin and stdout
   if (::pipe2(in, O_CLOEXEC) != 0)
     throw imap_error(error_kind::connect,

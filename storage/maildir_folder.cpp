@@ -246,8 +246,16 @@ void message_reader::read_head() {
   std::uint64_t offset = 0;
   for (;;) {
     const size_t n = read_at(offset);
+    // Filtered only once the empty line that ends the block is in (or the
+    // file is): a long block costs one pass, not one per read.
+    const std::size_t from = text.size() < 2 ? 0 : text.size() - 2;
     text.append(in_.get(), n);
     offset += n;
+    const bool ended = text.compare(0, 1, "\n") == 0 || text.compare(0, 2, "\r\n") == 0
+                       || text.find("\n\n", from) != std::string::npos
+                       || text.find("\n\r\n", from) != std::string::npos;
+    if (!ended && n != 0)
+      continue;
     if (auto block = filter_header_block(text, drop_headers_, n == 0)) {
       head_.emplace();
       lf_to_crlf().convert(block->head, *head_);

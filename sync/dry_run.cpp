@@ -1,6 +1,8 @@
 // --dry-run: the sync's own pairing and planner, fed by reads only.
 #include "sync/dry_run.hpp"
 
+#include "protocol/imap_error.hpp"
+#include "storage/storage_error.hpp"
 #include "sync/folder_choice.hpp"
 #include "sync/plan.hpp"
 #include "sync/remote_connect.hpp"
@@ -123,10 +125,21 @@ account_preview preview_account(const config::settings& settings,
   const auto options = account_sync_options(settings, account);
   account_preview out;
   out.refused = tree.refused;
-  for (const auto& pair : tree.pairs)
-    out.folders.push_back(preview_folder(*session, local, status.get(), pair,
-                                         create_local.count(pair.local_name) > 0,
-                                         create_remote.count(pair.remote_name) > 0, options));
+  for (const auto& pair : tree.pairs) {
+    // As the sync: a folder that cannot be read fails alone; a lost
+    // connection ends the account.
+    try {
+      out.folders.push_back(preview_folder(*session, local, status.get(), pair,
+                                           create_local.count(pair.local_name) > 0,
+                                           create_remote.count(pair.remote_name) > 0, options));
+    } catch (const storage::storage_error& e) {
+      out.refused.push_back({pair.local_name, e.what()});
+    } catch (const protocol::imap_error& e) {
+      if (e.kind() != protocol::error_kind::no && e.kind() != protocol::error_kind::bad)
+        throw;
+      out.refused.push_back({pair.local_name, e.what()});
+    }
+  }
   session->logout();
   return out;
 }

@@ -466,7 +466,7 @@ folder_result folder_run::run() {
     const auto left = leave_outside(in, window, opt_.window.maxsize, file_sizes(*folder_));
     for (const auto& key : left)
       result_.warnings.push_back("folder '" + pair_.local_name + "': message '" + key
-                                 + "' is larger than maxsize ("
+                                 + "' is not smaller than maxsize ("
                                  + std::to_string(*opt_.window.maxsize) + " bytes): not uploaded");
   }
   const plan_result p = plan(in, opt_.plan);

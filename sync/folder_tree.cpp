@@ -48,13 +48,16 @@ public:
   std::string status_of(const std::string& wire) const {
     return replace_sep(translated(opt_.remote_nametrans, seen(wire)), delim_, '.');
   }
-  // The name a local folder gets on the wire; none when utf8foldernames
-  // cannot encode it (not UTF-8).
-  std::optional<std::string> remote_of(const std::string& local) const {
-    auto name = replace_sep(translated(opt_.local_nametrans, local), opt_.local_sep, delim_);
+  // The name a local folder gets on the server, before any encoding.
+  std::string remote_seen_of(const std::string& local) const {
+    return replace_sep(translated(opt_.local_nametrans, local), opt_.local_sep, delim_);
+  }
+  // The same on the wire; none when utf8foldernames cannot encode it (not
+  // UTF-8).
+  std::optional<std::string> wire_of(const std::string& seen_name) const {
     if (!opt_.utf8_names)
-      return name;
-    return protocol::try_to_imap_utf7(name);
+      return seen_name;
+    return protocol::try_to_imap_utf7(seen_name);
   }
   std::optional<std::string> fmd5_of(const std::string& local) const {
     if (!opt_.local_nametrans)
@@ -174,9 +177,11 @@ folder_tree pair_folders(const std::vector<remote_folder>& remote,
     // under another name.
     if (lname.empty() || paired_local.count(lname))
       continue;
-    const auto wire = names.remote_of(lname);
+    const std::string seen = names.remote_seen_of(lname);
+    const auto wire = names.wire_of(seen);
     if (!wire) {
-      if (opt.create_remote && !opt.remote_readonly)
+      // Only a folder the sync would create is worth an error.
+      if (opt.create_remote && !opt.remote_readonly && wanted(seen, lname))
         out.refused.push_back({lname, "its name is not UTF-8, which utf8foldernames needs to "
                                       "name it on the server"});
       continue;

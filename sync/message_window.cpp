@@ -60,8 +60,9 @@ message_window find_window(protocol::session& remote, const window_options& w,
     const auto since = remote.uid_search("SINCE " + *w.since);
     out.min_uid = since.empty() ? uidnext : since.front();
   }
+  // OfflineIMAP keeps what is SMALLER than maxsize: one of maxsize bytes goes.
   if (w.maxsize)
-    out.too_large = remote.uid_search("LARGER " + std::to_string(*w.maxsize));
+    out.too_large = remote.uid_search("LARGER " + std::to_string(*w.maxsize - 1));
   return out;
 }
 
@@ -90,7 +91,7 @@ std::vector<std::string> leave_outside(plan_input& in, const message_window& w,
     if (!maxsize)
       return false;
     const auto size = size_of(m.key);
-    if (!size || *size <= *maxsize)
+    if (!size || *size < *maxsize)
       return false;
     too_large.push_back(m.key);
     return true;

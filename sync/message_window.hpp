@@ -43,13 +43,14 @@ struct message_window {
 };
 
 // Asks the selected folder (UID SEARCH SINCE, UID SEARCH LARGER). No
-// message since the date: the window starts at uidnext.
+// message since the date: the window starts at uidnext. As OfflineIMAP
+// (SEARCH SMALLER maxsize), a message of maxsize bytes or more is outside.
 message_window find_window(protocol::session& remote, const window_options& w,
                            std::uint32_t uidnext);
 
 // Takes what lies outside the window out of the plan's input: server
 // messages, status records and local files with such uids; and new local
-// files larger than maxsize (size_of gives a file's size by key; nullopt:
+// files of maxsize bytes or more (size_of gives a file's size by key; nullopt:
 // unknown, kept). Returns the keys of the new files left out for their size.
 using size_fn = std::function<std::optional<std::uint64_t>(const std::string& key)>;
 

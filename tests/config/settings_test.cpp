@@ -296,6 +296,8 @@ TEST_CASE("repository validation", "[settings]") {
     REQUIRE(dated);
     CHECK((dated->days == 0 && dated->year == 2025 && dated->month == 12 && dated->day == 9));
     CHECK_FALSE(personal("maxage = 0").maxage);
+    CHECK_FALSE(personal("maxage = 000").maxage);
+    CHECK(personal("maxage = 2024-02-29").maxage->day == 29);
     CHECK_FALSE(personal("maxage =").maxage);
     CHECK(personal("maxsize = 100000").maxsize == 100000);
     CHECK_FALSE(personal("maxsize = 0").maxsize);
@@ -304,6 +306,8 @@ TEST_CASE("repository validation", "[settings]") {
                    && Contains("yyyy-mm-dd"));
     CHECK_THAT(error_text([] { load(with_line(15, "maxage = 2025-13-01")); }),
                Contains("rc:15:") && Contains("'2025-13-01'"));
+    for (const char* impossible : {"maxage = 2026-02-31", "maxage = 2025-02-29"})
+      CHECK_THAT(error_text([&] { load(with_line(15, impossible)); }), Contains("rc:15:"));
     CHECK_THAT(error_text([] { load(with_line(15, "maxsize = -5")); }),
                Contains("rc:15:") && Contains("maxsize"));
   }
@@ -401,4 +405,27 @@ TEST_CASE("a password never appears in an error message", "[settings]") {
   const auto message = error_text(
       [&] { apply_overrides(file, {"Repository_PersonalRemote:remotepass=" + password + "%"}); });
   CHECK_THAT(message, !Contains(password));
+}
+
+TEST_CASE("accounts sharing a server repository must share its proxy", "[settings]") {
+  const auto shared = [](const std::string& a_proxy, const std::string& b_proxy) {
+    return "[general]\naccounts = A, B\n"
+           "[Account A]\nlocalrepository = LA\nremoterepository = R\n"
+           + a_proxy
+           + "\n"
+             "[Account B]\nlocalrepository = LB\nremoterepository = R\n"
+           + b_proxy
+           + "\n"
+             "[Repository LA]\ntype = Maildir\nlocalfolders = /m/a\n"
+             "[Repository LB]\ntype = Maildir\nlocalfolders = /m/b\n"
+             "[Repository R]\ntype = IMAP\nremotehost = h\nremoteuser = u\n";
+  };
+  const auto both = load(shared("proxy = SOCKS5:p:1080", "proxy = socks5:p:1080"));
+  REQUIRE(both.remote(both.accounts.at(0)).imap()->proxy);
+  CHECK(both.remote(both.accounts.at(0)).imap()->proxy->port == 1080);
+  // One with, one without: either order is an error, not a silent choice.
+  CHECK_THAT(error_text([&] { load(shared("", "proxy = SOCKS5:p:1080")); }),
+             Contains("rc:10: account 'B'") && Contains("without a proxy"));
+  CHECK_THAT(error_text([&] { load(shared("proxy = HTTP:p:3128", "")); }),
+             Contains("account 'B'") && Contains("through another proxy"));
 }

@@ -53,7 +53,7 @@ TEST_CASE("maxsize: larger messages are left alone both ways, and come once it g
   CHECK(r.out.find("Test:INBOX: would copy 1 to the server, not upload 1 over maxsize\n")
         != std::string::npos);
   r = sync(env, "maxsize=2000");
-  CHECK(r.err.find("'1700000000.M2.here' is larger than maxsize (2000 bytes): not uploaded")
+  CHECK(r.err.find("'1700000000.M2.here' is not smaller than maxsize (2000 bytes): not uploaded")
         != std::string::npos);
   CHECK(count(env.server_folder("INBOX")) == 3);
   CHECK(count(inbox) == 3);

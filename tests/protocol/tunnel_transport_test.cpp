@@ -27,7 +27,8 @@ std::string read_line(transport& t) {
 
 TEST_CASE("a tunnel speaks through the command's stdin and stdout", "[tunnel_transport]") {
   auto t = tunnel_transport::start("printf '* PREAUTH here\\r\\n'; exec cat", 10);
-  CHECK(t->peer() == "tunnel 'printf '* PREAUTH here\\r\\n'; exec cat'");
+  // Named by its program: the rest may hold a secret.
+  CHECK(t->peer() == "tunnel 'printf ...'");
   CHECK_FALSE(t->on_this_host());
   CHECK(read_line(*t) == "* PREAUTH here\r\n");
   // Larger than a pipe's buffer, both ways at once: cat echoes while we

@@ -279,8 +279,8 @@ TEST_CASE("utf8foldernames: server names decoded here, local names encoded there
   const std::vector<remote_folder> remote{{"INBOX", '.', true}, {"&AMk-t&AOk-", '.', true}};
   auto t = pair_folders(remote, {"INBOX", "Caf\xc3\xa9", "bad\xff"}, o);
   CHECK(remote_names(t)
-        == strings{"&AMk-t&AOk-=\xc3\x89t\xc3\xa9=\xc3\x89t\xc3\xa9", "Caf&AOk-=Caf\xc3\xa9=Caf\xc3\xa9",
-                   "INBOX=INBOX=INBOX"});
+        == strings{"&AMk-t&AOk-=\xc3\x89t\xc3\xa9=\xc3\x89t\xc3\xa9",
+                   "Caf&AOk-=Caf\xc3\xa9=Caf\xc3\xa9", "INBOX=INBOX=INBOX"});
   CHECK(t.create_local == strings{"\xc3\x89t\xc3\xa9"});
   CHECK(t.create_remote == strings{"Caf&AOk-"});
   // The filter sees the decoded name, as OfflineIMAP's does.
@@ -289,6 +289,10 @@ TEST_CASE("utf8foldernames: server names decoded here, local names encoded there
   REQUIRE(refused_names(t) == strings{"bad\xff"});
   CHECK(t.refused[0].reason.find("not UTF-8") != std::string::npos);
 
+  SECTION("a folder -f or a filter leaves out is no error, whatever its name") {
+    o.only = {"INBOX"};
+    CHECK(pair_folders(remote, {"INBOX", "bad\xff"}, o).refused.empty());
+  }
   SECTION("without it, names stay as the server spells them") {
     o.utf8_names = false;
     auto plain = pair_folders(remote, {"INBOX"}, o);

@@ -69,7 +69,8 @@ TEST_CASE("what lies outside the window is taken out of R, L and S alike", "[mes
   }
   in.local = {{"k1", 1, flag::seen}, {"k4", 4, flag::seen}, {"k5", 5, flag::seen},
               {"new-small", {}, {}}, {"new-big", {}, {}},   {"new-unknown", {}, {}}};
-  const std::map<std::string, std::uint64_t> sizes{{"new-small", 100}, {"new-big", 5000}};
+  const std::map<std::string, std::uint64_t> sizes{
+      {"new-small", 999}, {"new-big", 1000}}; // maxsize 1000: 1000 bytes is out
   const auto left = leave_outside(in, w, 1000, [&](const std::string& key) {
     const auto it = sizes.find(key);
     return it == sizes.end() ? std::nullopt : std::optional<std::uint64_t>(it->second);

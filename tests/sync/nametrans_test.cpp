@@ -32,10 +32,10 @@ std::string error_of(const sync::nametrans_fn& fn, const std::string& name) {
 TEST_CASE("nametrans is asked once per folder name", "[nametrans]") {
   auto python = std::make_shared<config::python_evaluator>(std::nullopt);
   // Each call is counted in a list of the namespace.
-  const auto fn = sync::nametrans_of(
-      repository("lambda f: globals().setdefault('calls', []).append(f) or "
-                 "re.sub('^INBOX', 'in', f)"),
-      python);
+  const auto fn =
+      sync::nametrans_of(repository("lambda f: globals().setdefault('calls', []).append(f) or "
+                                    "re.sub('^INBOX', 'in', f)"),
+                         python);
   REQUIRE(fn);
   CHECK(fn("INBOX.Sent") == "in.Sent");
   CHECK(fn("INBOX.Sent") == "in.Sent");
