@@ -68,6 +68,7 @@ imap_settings read_imap(const section_reader& reader) {
     return v && !v->empty() ? v : std::nullopt;
   };
   imap.preauthtunnel = non_empty("preauthtunnel");
+  imap.remote_identity = non_empty("remote_identity").value_or("");
   imap.transporttunnel = non_empty("transporttunnel");
   if (imap.preauthtunnel && imap.transporttunnel)
     reader.fail("transporttunnel", "preauthtunnel and transporttunnel are both set; keep one");

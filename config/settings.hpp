@@ -90,6 +90,8 @@ struct imap_settings {
   // already logged in (preauthtunnel), or logged in as usual (transporttunnel).
   std::optional<std::string> preauthtunnel;
   std::optional<std::string> transporttunnel;
+  // remote_identity: the mailbox to act for, remoteuser being a master user.
+  std::string remote_identity;
   // The proxy of the account(s) syncing with this repository.
   std::optional<proxy_setting> proxy;
   std::vector<std::string> auth_mechanisms; // upper-case, in preference order

@@ -19,7 +19,6 @@ struct unsupported {
 
 // Ignoring these would sync another mailbox or under other names: refused.
 constexpr unsupported refused_in_imap[] = {
-    {"remote_identity", "log in as remoteuser's own mailbox, not act for this identity"},
     {"reference", "list the folders from the server's root, not under this prefix"},
     {"decodefoldernames", "name local folders in IMAP's modified UTF-7, not in UTF-8", true},
 };

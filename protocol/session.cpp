@@ -254,10 +254,14 @@ void session::authenticate() {
         skip("PLAIN (not offered)");
         continue;
       }
-      cmds.push_back(make(
-          command::authenticate_plain(options_.user, options_.password, has_capability("SASL-IR")),
-          "AUTHENTICATE PLAIN"));
+      cmds.push_back(make(command::authenticate_plain(options_.user, options_.password,
+                                                      has_capability("SASL-IR"), options_.authzid),
+                          "AUTHENTICATE PLAIN"));
     } else if (mech == "LOGIN") {
+      if (!options_.authzid.empty()) {
+        skip("LOGIN (cannot act for remote_identity)");
+        continue;
+      }
       if (has_capability("LOGINDISABLED")) {
         skip("LOGIN (LOGINDISABLED)");
         continue;

@@ -41,6 +41,10 @@ struct connect_options {
   std::optional<proxy_options> proxy;
   std::string user;
   std::string password;
+  // remote_identity: the user to act as (SASL PLAIN authorization id), user
+  // and password being a master's; empty: user's own mailbox. LOGIN cannot
+  // carry it and is then not tried.
+  std::string authzid;
   // Tried in this order, like OfflineIMAP's auth_mechanisms: "PLAIN"
   // (AUTHENTICATE PLAIN, when the server offers AUTH=PLAIN) and "LOGIN" (the
   // LOGIN command, unless LOGINDISABLED). Empty: PLAIN, then LOGIN.

@@ -150,6 +150,7 @@ std::unique_ptr<protocol::session> connect_remote(const config::repository_setti
   auto o = connection_options(*imap, socktimeout);
   o.user = imap->remoteuser;
   o.password = password->reveal();
+  o.authzid = imap->remote_identity;
   // Only PLAIN and LOGIN exist so far; the others of OfflineIMAP's default
   // list (GSSAPI, XOAUTH2, CRAM-MD5) are skipped rather than refused.
   for (const auto& m : imap->auth_mechanisms)

@@ -1627,10 +1627,10 @@ TEST_CASE("config errors name the file and line and exit 1", "[integration]") {
   // An option oimap does not act on: refused where ignoring it would sync
   // another mailbox, else a warning naming its line, and the sync.
   env.write_config();
-  r = env.oimap({"-o", "-k", "Repository_TestRemote:remote_identity=boss"});
+  r = env.oimap({"-o", "-k", "Repository_TestRemote:reference=Mail"});
   INFO(r.err);
   CHECK(r.exit_code == 1);
-  CHECK(r.err.find("option 'remote_identity' is not supported") != std::string::npos);
+  CHECK(r.err.find("option 'reference' is not supported") != std::string::npos);
   CHECK_FALSE(fs::exists(env.local_root()));
   // A proxy that is not one is a config error naming the line.
   r = env.oimap({"-o", "-k", "Account_Test:proxy=SOCKS4:localhost:9050"});
@@ -2046,4 +2046,31 @@ TEST_CASE("a server that never greets ends in a timeout error, not a hang", "[in
   CHECK_FALSE(r.timed_out);
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("timed out") != std::string::npos);
+}
+
+TEST_CASE("remote_identity: a master user syncs another user's mailbox (SASL PLAIN authzid)",
+          "[integration]") {
+  sync_env env({}, {{"alice", "pw"}});
+  REQUIRE(env.imap().append("INBOX", make_message("alices", "for alice\r\n")).ok());
+  env.close_imap();
+  const auto added = run_command({(source_dir() / "scripts" / "private-dovecot").string(),
+                                  "add-master", env.server().dir().string(), "admin", "adminpw"});
+  INFO(added.out << added.err);
+  REQUIRE(added.exit_code == 0);
+  // The master's login and password, acting for alice.
+  env.write_config("remote_identity = alice\n", {}, {}, "adminpw");
+  std::string text = read_file(env.config());
+  text.replace(text.find("remoteuser = alice"), std::string("remoteuser = alice").size(),
+               "remoteuser = admin");
+  write_file(env.config(), text);
+  auto r = env.oimap({"-o", "-d", "imap"});
+  INFO(r.out << r.err.substr(0, 3000));
+  REQUIRE(r.exit_code == 0);
+  require_same(env, "INBOX");
+  CHECK(r.err.find("adminpw") == std::string::npos);
+  // LOGIN cannot act for another user: with only LOGIN allowed, no login.
+  write_file(env.config(), read_file(env.config()) + "auth_mechanisms = LOGIN\n");
+  r = env.oimap({"-o"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("LOGIN (cannot act for remote_identity)") != std::string::npos);
 }
