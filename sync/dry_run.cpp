@@ -51,12 +51,10 @@ folder_preview preview_folder(protocol::session& remote, const storage::maildir_
   } else if (meta) {
     in.remote_uidvalidity = meta->uidvalidity;
   }
-  // As the sync decides (folder_run::snapshot_all): a status of another
-  // numbering with no local file left to bind goes; else it binds.
-  if (meta && meta->uidvalidity != in.remote_uidvalidity && !local_has_uids)
-    S.clear();
-  else if (meta && (!S.empty() || local_has_uids))
-    in.stored_uidvalidity = meta->uidvalidity;
+  const auto binding = bind_status(meta, in.remote_uidvalidity, S.empty(), local_has_uids);
+  if (binding.drop_status)
+    S.clear(); // the sync would drop it
+  in.stored_uidvalidity = binding.stored_uidvalidity;
   for (const auto& s : S)
     in.status.push_back({s.uid, s.flags});
 

@@ -596,16 +596,13 @@ bool folder_run::snapshot_all(const std::optional<storage::folder_meta>& meta,
   entries.clear();
   entries.shrink_to_fit();
 
-  // A stored UIDVALIDITY binds while local messages carry UIDs of the old
-  // numbering. Once none do (the user moved the folder's messages away), the
-  // old status describes nothing that exists: drop it and start afresh.
-  if (meta && meta->uidvalidity != info_.uidvalidity && !local_has_uids) {
+  const auto binding = bind_status(meta, info_.uidvalidity, S.empty(), local_has_uids);
+  if (binding.drop_status) {
     batch_.erase_folder(pair_.status_name);
     commit_status();
     S.clear();
-  } else if (meta && (!S.empty() || local_has_uids)) {
-    in.stored_uidvalidity = meta->uidvalidity;
   }
+  in.stored_uidvalidity = binding.stored_uidvalidity;
 
   // With CONDSTORE, an unchanged HIGHESTMODSEQ/UIDNEXT/EXISTS means the server
   // still holds exactly what the status recorded: skip fetching its flags.
@@ -1083,6 +1080,17 @@ bool local_unchanged(const storage::maildir_store& local, const folder_pair& pai
   // FMD5: OpenSSL's first digest loads its configuration, ~1 ms).
   return local_stamp_matches(storage::maildir_folder::stamp_at(local.folder_path(pair.local_name)),
                              meta);
+}
+
+status_binding bind_status(const std::optional<storage::folder_meta>& meta,
+                           std::uint32_t remote_uidvalidity, bool status_empty,
+                           bool local_has_uids) {
+  status_binding b;
+  if (meta && meta->uidvalidity != remote_uidvalidity && !local_has_uids)
+    b.drop_status = true;
+  else if (meta && (!status_empty || local_has_uids))
+    b.stored_uidvalidity = meta->uidvalidity;
+  return b;
 }
 
 bool folder_unchanged(const storage::maildir_store& local, const storage::status_db& status,

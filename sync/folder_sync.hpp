@@ -86,6 +86,19 @@ using status_write_fn = std::function<void(storage::status_db::batch&)>;
 // pair's STATUS snapshot matches the recorded CONDSTORE state and the
 // Maildir's directories still carry the stamps that sync sealed. Costs a
 // status read and two stat calls, and needs no connection.
+// How a folder's recorded state binds its plan. A stored UIDVALIDITY binds
+// while local messages carry UIDs of the old numbering (or the status has
+// records). Once none do (the user moved the folder's messages away), a
+// status of another numbering describes nothing that exists: it is dropped
+// and the folder starts afresh.
+struct status_binding {
+  bool drop_status = false;
+  std::optional<std::uint32_t> stored_uidvalidity;
+};
+status_binding bind_status(const std::optional<storage::folder_meta>& meta,
+                           std::uint32_t remote_uidvalidity, bool status_empty,
+                           bool local_has_uids);
+
 // window: the limits this run syncs under (window_options::description); a
 // folder last synced under others has changed.
 bool folder_unchanged(const storage::maildir_store& local, const storage::status_db& status,
