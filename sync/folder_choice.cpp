@@ -46,9 +46,6 @@ folder_tree choose_folders(protocol::session& session,
   // utf8foldernames: the filters and folderincludes name folders in UTF-8,
   // the server in modified UTF-7.
   const bool utf8 = account.utf8foldernames;
-  const auto seen = [&](const std::string& wire) {
-    return utf8 ? protocol::from_imap_utf7(wire).value_or(wire) : wire;
-  };
   const std::set<std::string> included = included_folders(remote_repo, python.get());
   std::vector<remote_folder> remote;
   for (const auto& entry : listed) {
@@ -92,7 +89,7 @@ folder_tree choose_folders(protocol::session& session,
       subscribed.insert(e.name);
     for (const auto& r : remote)
       if (!subscribed.count(r.name))
-        unsubscribed.insert(seen(r.name));
+        unsubscribed.insert(seen_name(r.name, utf8));
   }
   if (local_repo.folderfilter || remote_repo.folderfilter || !unsubscribed.empty())
     // Each repository's filter sees its own side's name, as in OfflineIMAP.

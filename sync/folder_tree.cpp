@@ -37,11 +37,7 @@ public:
   name_map(const folder_tree_options& opt, char delim) : opt_(opt), delim_(delim) {}
 
   // The server's name as the filter, nametrans and -f see it.
-  std::string seen(const std::string& wire) const {
-    if (!opt_.utf8_names)
-      return wire;
-    return protocol::from_imap_utf7(wire).value_or(wire);
-  }
+  std::string seen(const std::string& wire) const { return seen_name(wire, opt_.utf8_names); }
   std::string local_of(const std::string& wire) const {
     return replace_sep(translated(opt_.remote_nametrans, seen(wire)), delim_, opt_.local_sep);
   }
@@ -120,6 +116,12 @@ void refuse_clashes(folder_tree& out) {
 }
 
 } // namespace
+
+std::string seen_name(const std::string& wire, bool utf8_names) {
+  if (!utf8_names)
+    return wire;
+  return protocol::from_imap_utf7(wire).value_or(wire);
+}
 
 folder_tree pair_folders(const std::vector<remote_folder>& remote,
                          const std::vector<std::string>& local, const folder_tree_options& opt) {

@@ -56,6 +56,11 @@ struct folder_tree {
   char remote_delimiter = '.';
 };
 
+// A server folder's name as the filters, nametrans and -f see it: decoded
+// from modified UTF-7 with utf8foldernames (a name that is not valid
+// modified UTF-7 stays as it is).
+std::string seen_name(const std::string& wire, bool utf8_names);
+
 folder_tree pair_folders(const std::vector<remote_folder>& remote,
                          const std::vector<std::string>& local, const folder_tree_options& opt);
 
