@@ -55,6 +55,9 @@ struct account_setup {
   // which the setup runs once it has answered; their syncers wait for their
   // part (see sync::examine_ahead).
   std::shared_ptr<sync::examine_ahead> ahead;
+  // The account's options for every folder, made once (maxage's date with
+  // them): the same for all its folders.
+  sync::folder_sync_options options;
 };
 
 namespace {
@@ -320,6 +323,7 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
   const auto& account = account_of(ctx, proto.account);
   const auto& settings = *ctx.settings;
   const auto& local_repo = settings.local(account);
+  out->options = sync::account_sync_options(settings, account);
   if (account.presynchook)
     call_hook(proto.ui, account.name, "presynchook", *account.presynchook, ctx.quick);
   try {
@@ -542,7 +546,7 @@ account_setup_ptr prepare(caf::actor_system& sys, const folder_job& proto, int a
         out->status = status_opening.get();
         // Unchanged folders need neither a syncer nor a connection.
         const bool readonly = settings.remote(account).readonly;
-        const auto options = sync::account_sync_options(settings, account);
+        const auto& options = out->options;
         std::erase_if(out->pairs, [&](const sync::folder_pair& p) {
           if (!sync::folder_unchanged(*out->local, *out->status, p, readonly,
                                       options.window.description))
@@ -654,7 +658,8 @@ folder_job job_for(account_pointer self, sync::folder_pair pair) {
   if (st.setup && st.setup->ahead)
     job.ahead = st.setup->ahead->future(pair.remote_name);
   job.pair = std::move(pair);
-  job.options = sync::account_sync_options(settings, account);
+  // The setup's, once it is in (the job the setup itself runs on comes first).
+  job.options = st.setup ? st.setup->options : sync::account_sync_options(settings, account);
   if (const auto* md = settings.local(account).maildir())
     job.restoreatime = md->restoreatime;
   return job;
