@@ -1,12 +1,12 @@
 // --info's report, from the same folder choice the sync makes.
 #include "app/info.hpp"
 
+#include "app/account_report.hpp"
 #include "storage/maildir_store.hpp"
 #include "sync/folder_choice.hpp"
 #include "sync/remote_connect.hpp"
 
 #include <algorithm>
-#include <exception>
 #include <map>
 
 namespace oimap::app {
@@ -92,30 +92,17 @@ int describe_account(const config::settings& settings, const config::account_set
       << ", sep '" << md->sep << "'\n";
   if (!tree.create_local.empty())
     out << "Local folders to be created: " << joined(tree.create_local, ", ") << "\n";
-  int code = 0;
-  for (const auto& r : tree.refused) {
-    err << "ERROR: " << account.name << ":" << r.name << ": would fail: " << r.reason << "\n";
-    code = 1;
-  }
-  return code;
+  return report_refused(account.name, tree.refused, err);
 }
 
 } // namespace
 
 int info(const config::settings& settings, const std::shared_ptr<config::python_evaluator>& python,
          const std::vector<std::string>& only, std::ostream& out, std::ostream& err) {
-  int code = 0;
   out << "metadata: " << settings.general.metadata.string() << "\n";
-  for (const auto& account : settings.accounts) {
-    out << "*** Account " << account.name << "\n";
-    try {
-      code = std::max(code, describe_account(settings, account, python, only, out, err));
-    } catch (const std::exception& e) {
-      err << "ERROR: account " << account.name << ": " << e.what() << "\n";
-      code = 1;
-    }
-  }
-  return code;
+  return for_each_account(settings, out, err, [&](const config::account_settings& account) {
+    return describe_account(settings, account, python, only, out, err);
+  });
 }
 
 } // namespace oimap::app
