@@ -195,6 +195,16 @@ std::size_t resync_inbox(sync_env& env) {
 }
 
 // n messages m1..mn in INBOX on the server, then a first sync.
+// Server folders made (INBOX is there already), each with one message.
+void seed_folders(sync_env& env, std::initializer_list<std::string> folders) {
+  auto& imap = env.imap();
+  for (const auto& f : folders) {
+    if (f != "INBOX")
+      REQUIRE(imap.command("CREATE " + f).ok());
+    REQUIRE(imap.append(f, make_message(f + "1", "x\r\n")).ok());
+  }
+}
+
 void seed_inbox_and_sync(sync_env& env, int n) {
   auto& imap = env.imap();
   for (int i = 1; i <= n; ++i)
@@ -1016,12 +1026,7 @@ TEST_CASE("pythonfile, remotepasseval and each side's folderfilter, as OfflineIM
           "them",
           "[integration]") {
   sync_env env;
-  auto& imap = env.imap();
-  for (const std::string f : {"Keep", "Skip"}) {
-    REQUIRE(imap.command("CREATE " + f).ok());
-    REQUIRE(imap.append(f, make_message(f + "1", "x\r\n")).ok());
-  }
-  REQUIRE(imap.append("INBOX", make_message("in1", "x\r\n")).ok());
+  seed_folders(env, {"Keep", "Skip", "INBOX"});
   env.close_imap();
   const auto helpers = env.dir() / "helpers.py";
   write_file(helpers, "def password():\n"
@@ -1279,13 +1284,9 @@ TEST_CASE("newmail_hook is called when new mail came down to INBOX, as in Offlin
 
 TEST_CASE("subscribedonly: only the folders the user subscribed to sync", "[integration]") {
   sync_env env;
-  auto& imap = env.imap();
-  for (const std::string f : {"Subscribed", "Other"}) {
-    REQUIRE(imap.command("CREATE " + f).ok());
-    REQUIRE(imap.append(f, make_message(f + "1", "x\r\n")).ok());
-  }
-  REQUIRE(imap.command("SUBSCRIBE INBOX").ok());
-  REQUIRE(imap.command("SUBSCRIBE Subscribed").ok());
+  seed_folders(env, {"Subscribed", "Other"});
+  REQUIRE(env.imap().command("SUBSCRIBE INBOX").ok());
+  REQUIRE(env.imap().command("SUBSCRIBE Subscribed").ok());
   env.close_imap();
   env.write_config("subscribedonly = yes\n");
   auto r = env.oimap({"-o"});
@@ -1513,12 +1514,7 @@ TEST_CASE("presynchook runs before anything, postsynchook after the sync, each t
 TEST_CASE("a folder that cannot be created here fails alone while the others sync",
           "[integration]") {
   sync_env env;
-  auto& imap = env.imap();
-  for (const std::string f : {"Blocked", "Other"}) {
-    REQUIRE(imap.command("CREATE " + f).ok());
-    REQUIRE(imap.append(f, make_message(f + "1", "x\r\n")).ok());
-  }
-  REQUIRE(imap.append("INBOX", make_message("in1", "x\r\n")).ok());
+  seed_folders(env, {"Blocked", "Other", "INBOX"});
   env.close_imap();
   // A file where the new folder's tmp/ must go.
   const auto blocked = env.local_folder("Blocked");
